@@ -1,0 +1,57 @@
+"""Shared pytest fixtures: a small place tree, accounts with roles, API clients with bearer tokens."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from gongzhi.people.roles import Role
+from gongzhi.people.services import api_token_issue
+from gongzhi.people.tests.factories import ResidentFactory, account_with_role
+from gongzhi.places.tests.factories import make_tree
+
+
+@pytest.fixture
+def tree(db):
+    return make_tree()
+
+
+@pytest.fixture
+def grid_worker_a1(tree):
+    return account_with_role(Role.GRID_WORKER, tree["grid_a1"], username="grid_a1")
+
+
+@pytest.fixture
+def resident_a1(tree):
+    return ResidentFactory(household=tree["household_a1"], name="张三")
+
+
+@pytest.fixture
+def resident_a2(tree):
+    return ResidentFactory(household=tree["household_a2"], name="李四")
+
+
+@pytest.fixture
+def resident_b1(tree):
+    return ResidentFactory(household=tree["household_b1"], name="王五")
+
+
+class ApiClient:
+    """The real Django test client with a bearer token in every request."""
+
+    def __init__(self, account):
+        self.account = account
+        self.client = Client()
+        self.token = api_token_issue(account=account)
+        self.headers = {"Authorization": f"Bearer {self.token}"}
+
+    def get(self, path, data=None):
+        return self.client.get(path, data or {}, headers=self.headers)
+
+    def post(self, path, payload=None):
+        return self.client.post(path, payload or {}, content_type="application/json", headers=self.headers)
+
+
+@pytest.fixture
+def api_client_for():
+    return ApiClient

@@ -1,0 +1,1 @@
+"""gongzhi (共治): party-building-led community governance."""

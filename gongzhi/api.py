@@ -1,0 +1,114 @@
+"""The JSON API under /api/v1/: one NinjaAPI, a router per domain, one error shape everywhere.
+
+Errors: HTTP status + {"code": "...", "message": "...", "fields": {...}}, message in the user's language.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.http import Http404
+from django.utils.translation import gettext as _
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+from ninja.security import HttpBearer, SessionAuth
+
+from gongzhi.core.errors import DomainError
+from gongzhi.people.services import api_token_authenticate
+
+logger = logging.getLogger(__name__)
+
+
+class BearerTokenAuth(HttpBearer):
+    def authenticate(self, request, token):
+        account = api_token_authenticate(token)
+        if account is not None:
+            request.user = account
+        return account
+
+
+class ActiveSessionAuth(SessionAuth):
+    """Session login for pages that call the API (CSRF checked, as Django's session auth does)."""
+
+
+api = NinjaAPI(
+    title="gongzhi API",
+    version="1",
+    description="Community governance platform (共治). Authenticate with POST /api/v1/auth/token, then send "
+    "`Authorization: Bearer <token>`.",
+    urls_namespace="api",
+    auth=[BearerTokenAuth(), ActiveSessionAuth()],
+    docs_url="/docs",
+    openapi_url="/openapi.json",
+)
+
+
+def error_response(request, status: int, code: str, message: str, fields: dict | None = None):
+    return api.create_response(request, {"code": code, "message": message, "fields": fields or {}}, status=status)
+
+
+@api.exception_handler(DomainError)
+def on_domain_error(request, exc: DomainError):
+    return api.create_response(request, exc.as_dict(), status=exc.status)
+
+
+@api.exception_handler(NinjaValidationError)
+def on_validation_error(request, exc: NinjaValidationError):
+    fields: dict[str, list[str]] = {}
+    for error in exc.errors:
+        location = [str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path", "payload")]
+        name = ".".join(location) or "request"
+        fields.setdefault(name, []).append(_validation_message(error))
+    return error_response(request, 422, "validation_failed", _("Some fields are not valid."), fields)
+
+
+def _validation_message(error: dict) -> str:
+    kind = error.get("type", "")
+    if kind == "missing":
+        return _("This field is required.")
+    if kind in {"int_parsing", "int_type"}:
+        return _("Enter a whole number.")
+    if kind.startswith("date"):
+        return _("Enter a date as YYYY-MM-DD.")
+    if kind in {"bool_parsing", "bool_type"}:
+        return _("Enter true or false.")
+    if kind in {"string_too_long"}:
+        return _("This is too long.")
+    if kind in {"json_invalid", "model_attributes_type", "dict_type"}:
+        return _("The request body is not valid JSON.")
+    return _("This value is not valid.")
+
+
+@api.exception_handler(AuthenticationError)
+def on_authentication_error(request, exc):
+    return error_response(request, 401, "not_authenticated", _("Please log in first."))
+
+
+@api.exception_handler(Http404)
+def on_not_found(request, exc):
+    return error_response(request, 404, "not_found", _("Not found."))
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request, exc: HttpError):
+    return error_response(request, exc.status_code, "http_error", str(exc))
+
+
+@api.exception_handler(Exception)
+def on_unexpected(request, exc: Exception):
+    logger.exception("Unexpected API error", exc_info=exc)
+    return error_response(request, 500, "server_error", _("Something went wrong on our side. Please try again."))
+
+
+def _register_routers() -> None:
+    from gongzhi.people.api import auth_router, me_router, residents_router
+    from gongzhi.places.api import router as places_router
+
+    api.add_router("/auth", auth_router)
+    api.add_router("/me", me_router)
+    api.add_router("/places", places_router)
+    api.add_router("/residents", residents_router)
+
+
+_register_routers()

@@ -1,0 +1,89 @@
+"""The access rule, in one place: a role held on a place reaches that place's subtree.
+
+``reach(actor, permission)`` answers which subtrees an actor may touch for a permission. Selectors filter by it;
+``access_<thing>`` helpers in each domain return the object or raise the same NotFound whether it is missing or
+out of reach, so nothing leaks whether a record exists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Q
+from django.utils import timezone
+
+from .errors import NotAuthenticated, NotFound
+from .tree import collapse_prefixes, subtrees_q
+
+
+@dataclass(frozen=True)
+class Reach:
+    everything: bool = False
+    paths: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.everything and not self.paths
+
+    def q(self, field_name: str = "path") -> Q:
+        """Q restricting rows whose ``field_name`` (a place path) lies in reach."""
+        if self.everything:
+            return Q()
+        return subtrees_q(list(self.paths), field_name)
+
+    def covers(self, path: str) -> bool:
+        return self.everything or any(path.startswith(prefix) for prefix in self.paths)
+
+
+def _grants(actor: Any) -> list[tuple[str, str, int | None]]:
+    """(role, place path, organisation id) of the actor's current roles, loaded once per actor object."""
+    cached = getattr(actor, "_gongzhi_grants", None)
+    if cached is not None:
+        return cached
+    from gongzhi.people.models import RoleAssignment  # the people app owns role records
+
+    today = timezone.localdate()
+    rows = list(
+        RoleAssignment.objects.filter(account_id=actor.pk, starts_on__lte=today, place__is_active=True)
+        .filter(Q(ends_on__isnull=True) | Q(ends_on__gte=today))
+        .values_list("role", "place__path", "organisation_id")
+    )
+    actor._gongzhi_grants = rows
+    return rows
+
+
+def forget_grants(actor: Any) -> None:
+    """Drop the cached roles (after a role change within the same request)."""
+    if hasattr(actor, "_gongzhi_grants"):
+        del actor._gongzhi_grants
+
+
+def reach(actor: Any, permission: str) -> Reach:
+    """The subtrees in which ``actor`` holds ``permission``. Superusers reach everything."""
+    if actor is None or not getattr(actor, "is_authenticated", False) or not actor.is_active:
+        return Reach()
+    if actor.is_superuser:
+        return Reach(everything=True)
+    from gongzhi.people.roles import ROLE_PERMISSIONS
+
+    paths = [path for role, path, _ in _grants(actor) if permission in ROLE_PERMISSIONS.get(role, ())]
+    return Reach(paths=tuple(collapse_prefixes(paths)))
+
+
+def roles_of(actor: Any) -> set[str]:
+    if actor is None or not getattr(actor, "is_authenticated", False):
+        return set()
+    return {role for role, _, _ in _grants(actor)}
+
+
+def require_authenticated(actor: Any) -> None:
+    if actor is None or not getattr(actor, "is_authenticated", False):
+        raise NotAuthenticated()
+
+
+def require_reach(actor: Any, permission: str, path: str) -> None:
+    """Raise NotFound unless ``path`` lies in the actor's reach for ``permission``."""
+    require_authenticated(actor)
+    if not reach(actor, permission).covers(path):
+        raise NotFound()

@@ -1,0 +1,53 @@
+"""Writing the audit log. Call inside the same transaction as the change it records."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+
+from .context import current_origin
+from .models import AuditEntry
+
+
+def audit_record(
+    *,
+    actor: Any,
+    action: str,
+    target: models.Model | None = None,
+    place_path: str = "",
+    changes: dict | None = None,
+    purpose: str = "",
+    actor_label: str = "",
+) -> AuditEntry:
+    """Append one entry. ``actor`` may be None (system) or an unsaved/anonymous user (recorded by label only)."""
+    origin = current_origin()
+    actor_id = getattr(actor, "pk", None) if getattr(actor, "is_authenticated", False) else None
+    return AuditEntry.objects.create(
+        actor_id=actor_id,
+        actor_label=actor_label or (getattr(actor, "username", "") if actor_id else actor_label),
+        action=action,
+        object_type=target._meta.label_lower if target is not None else "",
+        object_id=str(target.pk) if target is not None and target.pk is not None else "",
+        place_path=place_path,
+        channel=origin.channel,
+        source_ip=origin.source_ip,
+        user_agent=origin.user_agent[:255],
+        purpose=purpose[:255],
+        changes=changes or {},
+    )
+
+
+def diff_fields(before: dict, after: dict) -> dict:
+    """{"field": [old, new]} for the fields whose value changed."""
+    return {
+        name: [_plain(before.get(name)), _plain(value)] for name, value in after.items() if before.get(name) != value
+    }
+
+
+def _plain(value: Any) -> Any:
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    return str(value)

@@ -1,0 +1,228 @@
+"""Every change to the place tree: create, rename, move, archive. Each keeps history and writes the audit log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F, Value
+from django.db.models.functions import Concat, Substr
+from django.utils.translation import gettext as _
+
+from gongzhi.core.access import require_reach
+from gongzhi.core.audit import audit_record
+from gongzhi.core.errors import NotFound, ValidationFailed
+from gongzhi.core.tree import child_path, subtree_q
+from gongzhi.people.roles import Permission
+
+from .models import ALLOWED_PARENTS, MAX_GRID_LEVEL, Place, PlaceChange, PlaceKind
+
+
+def _deepest_grid_level(place: Place | None, *, including_self: bool) -> int:
+    """Grid level of the nearest grid at or above ``place`` (0 when there is none)."""
+    if place is None:
+        return 0
+    if including_self and place.kind == PlaceKind.GRID:
+        return place.grid_level or 1
+    levels = Place.objects.filter(pk__in=place.ancestor_ids, kind=PlaceKind.GRID).values_list("grid_level", flat=True)
+    return max((level or 1 for level in levels), default=0)
+
+
+def _grid_level_under(parent: Place | None) -> int:
+    """Level a new grid takes under ``parent``: one deeper than the nearest grid above it."""
+    return _deepest_grid_level(parent, including_self=True) + 1
+
+
+def validate_parent(kind: str, parent: Place | None) -> int | None:
+    """Raise ValidationFailed unless ``kind`` may sit under ``parent``; return the grid level for grids."""
+    allowed = ALLOWED_PARENTS.get(kind)
+    if allowed is None:
+        raise ValidationFailed(fields={"kind": _("Unknown kind of place.")})
+    parent_kind = parent.kind if parent is not None else None
+    if parent_kind not in allowed:
+        raise ValidationFailed(
+            _("A %(kind)s cannot be placed under a %(parent)s.")
+            % {"kind": PlaceKind(kind).label, "parent": PlaceKind(parent_kind).label if parent_kind else "—"},
+            code="invalid_parent",
+            fields={"parent": _("Choose a place of another kind.")},
+        )
+    entrance_in_grid = kind == PlaceKind.ENTRANCE and parent is not None and parent.kind == PlaceKind.GRID
+    if entrance_in_grid and not Place.objects.filter(pk__in=parent.ancestor_ids, kind=PlaceKind.BUILDING).exists():
+        raise ValidationFailed(
+            _("An entrance must belong to a building."),
+            code="invalid_parent",
+            fields={"parent": _("Choose a building or a grid inside a building.")},
+        )
+    if kind == PlaceKind.GRID:
+        level = _grid_level_under(parent)
+        if level > MAX_GRID_LEVEL:
+            raise ValidationFailed(
+                _("Grids nest at most three levels."),
+                code="grid_too_deep",
+                fields={"parent": _("Choose a grid of level 1 or 2, or a community.")},
+            )
+        return level
+    return None
+
+
+@transaction.atomic
+def place_create(
+    *,
+    actor: Any,
+    kind: str,
+    name: str,
+    parent: Place | None,
+    code: str = "",
+    address: str = "",
+    audit: bool = True,
+) -> Place:
+    """Create a place under ``parent``. The actor must manage the parent's subtree (or be a superuser)."""
+    name = (name or "").strip()
+    if not name:
+        raise ValidationFailed(fields={"name": _("Enter a name.")})
+    if parent is not None:
+        require_reach(actor, Permission.PLACE_MANAGE, parent.path)
+    elif not getattr(actor, "is_superuser", False):
+        raise NotFound()
+    grid_level = validate_parent(kind, parent)
+    if Place.objects.filter(parent=parent, name=name, is_active=True).exists():
+        raise ValidationFailed(
+            _("There is already a place called %(name)s here.") % {"name": name},
+            code="duplicate_name",
+            fields={"name": _("Choose another name.")},
+        )
+    place = Place.objects.create(
+        kind=kind,
+        name=name,
+        code=code,
+        parent=parent,
+        address=address,
+        grid_level=grid_level,
+        depth=(parent.depth + 1) if parent else 0,
+    )
+    place.path = child_path(parent.path if parent else "", place.pk)
+    Place.objects.filter(pk=place.pk).update(path=place.path)
+    if audit:
+        PlaceChange.objects.create(
+            place=place, action=PlaceChange.Action.CREATE, actor=_actor_or_none(actor), new_name=name, new_parent=parent
+        )
+        audit_record(
+            actor=actor,
+            action="place.create",
+            target=place,
+            place_path=place.path,
+            changes={"name": [None, name], "kind": [None, kind]},
+        )
+    return place
+
+
+@transaction.atomic
+def place_rename(*, actor: Any, place: Place, name: str) -> Place:
+    name = (name or "").strip()
+    if not name:
+        raise ValidationFailed(fields={"name": _("Enter a name.")})
+    require_reach(actor, Permission.PLACE_MANAGE, place.path)
+    if name == place.name:
+        return place
+    if Place.objects.filter(parent_id=place.parent_id, name=name, is_active=True).exclude(pk=place.pk).exists():
+        raise ValidationFailed(
+            _("There is already a place called %(name)s here.") % {"name": name},
+            code="duplicate_name",
+            fields={"name": _("Choose another name.")},
+        )
+    old_name = place.name
+    Place.objects.filter(pk=place.pk).update(name=name)
+    PlaceChange.objects.create(
+        place=place, action=PlaceChange.Action.RENAME, actor=_actor_or_none(actor), old_name=old_name, new_name=name
+    )
+    audit_record(
+        actor=actor, action="place.rename", target=place, place_path=place.path, changes={"name": [old_name, name]}
+    )
+    place.name = name
+    return place
+
+
+@transaction.atomic
+def place_move(*, actor: Any, place: Place, new_parent: Place) -> Place:
+    """Move ``place`` and its whole subtree under ``new_parent`` with two UPDATE statements.
+
+    The actor must manage both the old and the new location. Moving a place under itself is refused.
+    """
+    require_reach(actor, Permission.PLACE_MANAGE, place.path)
+    require_reach(actor, Permission.PLACE_MANAGE, new_parent.path)
+    if new_parent.path.startswith(place.path):
+        raise ValidationFailed(
+            _("A place cannot be moved under itself."),
+            code="invalid_parent",
+            fields={"parent": _("Choose a place outside this one.")},
+        )
+    validate_parent(place.kind, new_parent)
+    # Grids inside the moved subtree keep their nesting but shift with the grid level of their new surroundings.
+    level_change = _deepest_grid_level(new_parent, including_self=True) - _deepest_grid_level(
+        place.parent, including_self=True
+    )
+    if level_change:
+        deepest_inside = max(
+            Place.objects.filter(subtree_q(place.path), kind=PlaceKind.GRID).values_list("grid_level", flat=True),
+            default=0,
+        )
+        if deepest_inside and deepest_inside + level_change > MAX_GRID_LEVEL:
+            raise ValidationFailed(
+                _("Grids nest at most three levels."),
+                code="grid_too_deep",
+                fields={"parent": _("Choose a place with fewer grid levels above it.")},
+            )
+    if Place.objects.filter(parent=new_parent, name=place.name, is_active=True).exists():
+        raise ValidationFailed(
+            _("There is already a place called %(name)s here.") % {"name": place.name},
+            code="duplicate_name",
+            fields={"parent": _("Rename one of the two places first.")},
+        )
+    old_path, old_parent_id = place.path, place.parent_id
+    new_path = child_path(new_parent.path, place.pk)
+    depth_change = (new_parent.depth + 1) - place.depth
+    # Rewrite the prefix of every path in the subtree in one statement; depth shifts by the same amount.
+    Place.objects.filter(subtree_q(old_path)).update(
+        path=Concat(Value(new_path), Substr("path", len(old_path) + 1)),
+        depth=F("depth") + depth_change,
+    )
+    if level_change:
+        Place.objects.filter(subtree_q(new_path), kind=PlaceKind.GRID).update(grid_level=F("grid_level") + level_change)
+    # Party organisation paths are a tree of party-node ids, not of places, so a move leaves them valid.
+    Place.objects.filter(pk=place.pk).update(parent=new_parent)
+    PlaceChange.objects.create(
+        place=place,
+        action=PlaceChange.Action.MOVE,
+        actor=_actor_or_none(actor),
+        old_parent_id=old_parent_id,
+        new_parent=new_parent,
+        old_path=old_path,
+    )
+    audit_record(
+        actor=actor,
+        action="place.move",
+        target=place,
+        place_path=new_path,
+        changes={"parent": [old_parent_id, new_parent.pk], "path": [old_path, new_path]},
+    )
+    place.refresh_from_db()
+    return place
+
+
+@transaction.atomic
+def place_archive(*, actor: Any, place: Place) -> Place:
+    """Archive a place with nothing active under it. Archived places keep their history and records."""
+    require_reach(actor, Permission.PLACE_MANAGE, place.path)
+    if Place.objects.filter(parent=place, is_active=True).exists() or place.residents.filter(is_active=True).exists():
+        raise ValidationFailed(_("Move or archive what is inside this place first."), code="not_empty")
+    Place.objects.filter(pk=place.pk).update(is_active=False)
+    PlaceChange.objects.create(
+        place=place, action=PlaceChange.Action.ARCHIVE, actor=_actor_or_none(actor), old_name=place.name
+    )
+    audit_record(actor=actor, action="place.archive", target=place, place_path=place.path)
+    place.is_active = False
+    return place
+
+
+def _actor_or_none(actor: Any) -> Any:
+    return actor if getattr(actor, "is_authenticated", False) else None

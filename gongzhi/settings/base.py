@@ -1,0 +1,147 @@
+"""Base settings shared by every deployment; values come from the environment (see __init__)."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+
+from .env import BASE_DIR, VAR_DIR, database_from_url, env_bool, env_list, env_str, secret_key
+
+SECRET_KEY = secret_key()
+DEBUG = env_bool("GONGZHI_DEBUG", False)
+ALLOWED_HOSTS = env_list("GONGZHI_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env_list("GONGZHI_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "ninja",
+    "gongzhi.core",
+    "gongzhi.places",
+    "gongzhi.people",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "gongzhi.core.middleware.PreferredLanguageMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "gongzhi.core.middleware.RequestContextMiddleware",
+]
+
+ROOT_URLCONF = "gongzhi.urls"
+WSGI_APPLICATION = "gongzhi.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "gongzhi" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+                "gongzhi.core.context_processors.interface",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": database_from_url(
+        env_str("GONGZHI_DATABASE_URL") or env_str("DATABASE_URL") or f"sqlite:////{VAR_DIR / 'gongzhi.sqlite3'}"
+    )
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_USER_MODEL = "people.Account"
+AUTHENTICATION_BACKENDS = ["gongzhi.people.auth.LockoutAwareBackend"]
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+
+# Lockout after repeated failed logins: this many failures inside the window lock the account for LOCK minutes.
+GONGZHI_LOGIN_MAX_FAILURES = int(env_str("GONGZHI_LOGIN_MAX_FAILURES", "5"))
+GONGZHI_LOGIN_FAILURE_WINDOW_MINUTES = int(env_str("GONGZHI_LOGIN_FAILURE_WINDOW_MINUTES", "15"))
+GONGZHI_LOGIN_LOCK_MINUTES = int(env_str("GONGZHI_LOGIN_LOCK_MINUTES", "15"))
+GONGZHI_API_TOKEN_DAYS = int(env_str("GONGZHI_API_TOKEN_DAYS", "30"))
+
+# Key for encrypting ID card numbers at rest; derived from SECRET_KEY unless given.
+GONGZHI_FIELD_KEY = env_str("GONGZHI_FIELD_KEY")
+
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "gongzhi" / "locale"]
+LANGUAGE_COOKIE_NAME = "gongzhi_language"
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+TIME_ZONE = "Asia/Shanghai"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "gongzhi" / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+MEDIA_ROOT = VAR_DIR / "media"
+MEDIA_URL = "/media/"
+FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_AGE = 12 * 3600
+SESSION_COOKIE_SECURE = env_bool("GONGZHI_SECURE_COOKIES", False)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+
+REDIS_URL = env_str("GONGZHI_REDIS_URL")
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# Periodic jobs: "embedded" runs them in a thread of the serving process (no extra service);
+# "celery" sends them to Celery workers through Redis (see gongzhi/celery.py).
+GONGZHI_JOBS_MODE = env_str("GONGZHI_JOBS_MODE", "embedded")
+CELERY_BROKER_URL = env_str("GONGZHI_CELERY_BROKER_URL", REDIS_URL or "memory://")
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TIMEZONE = TIME_ZONE
+
+NINJA_PAGINATION_PER_PAGE = 50
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("GONGZHI_LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

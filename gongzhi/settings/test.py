@@ -1,0 +1,20 @@
+"""Test settings: the database comes from GONGZHI_DATABASE_URL (SQLite in memory when unset)."""
+
+from .base import *  # noqa: F403
+from .env import database_from_url, env_str
+
+DATABASES = {"default": database_from_url(env_str("GONGZHI_DATABASE_URL") or "sqlite:///:memory:")}
+if DATABASES["default"]["ENGINE"].endswith("sqlite3") and DATABASES["default"]["NAME"] == ":memory:":
+    # A shared in-memory database per test run; WAL does not apply to memory databases.
+    DATABASES["default"]["OPTIONS"]["init_command"] = "PRAGMA foreign_keys=ON;"
+DATABASES["default"]["CONN_MAX_AGE"] = 0
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", "django.contrib.auth.hashers.Argon2PasswordHasher"]
+GONGZHI_FIELD_KEY = "test-field-key-not-for-production"
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+GONGZHI_JOBS_MODE = "embedded"
+CELERY_TASK_ALWAYS_EAGER = True
+LOGGING["root"]["level"] = "WARNING"  # noqa: F405

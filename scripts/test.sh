@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The whole check, as `make test` runs it:
+#   1. ruff, and models agreeing with their migrations;
+#   2. the test suite on SQLite (always);
+#   3. the same suite on PostgreSQL when GONGZHI_TEST_POSTGRES_URL points at a server
+#      (.ci/run sets postgres://postgres@127.0.0.1:5432/test); otherwise a clear "skipped" line.
+# Redis-backed tests run when GONGZHI_TEST_REDIS_URL is set; browser tests when /usr/bin/chromium exists.
+# With GONGZHI_STRICT=1 (CI), a missing PostgreSQL, Redis or browser is a failure, not a skip.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=.venv
+export PYTHONDONTWRITEBYTECODE=1
+
+echo "== ruff"
+"$VENV/bin/ruff" check .
+echo "== migrations match models"
+GONGZHI_VAR_DIR="$(mktemp -d)" "$VENV/bin/python" manage.py makemigrations --check --dry-run >/dev/null
+
+echo "== tests on SQLite"
+GONGZHI_DATABASE_URL="sqlite:///:memory:" "$VENV/bin/pytest" "$@"
+
+if [ -n "${GONGZHI_TEST_POSTGRES_URL:-}" ]; then
+  if "$VENV/bin/python" - "$GONGZHI_TEST_POSTGRES_URL" <<'PY'
+import sys, psycopg
+from urllib.parse import urlparse
+try:
+    psycopg.connect(sys.argv[1], connect_timeout=3).close()
+except Exception as exc:
+    print(f"PostgreSQL at {urlparse(sys.argv[1]).hostname} is not reachable: {exc}")
+    sys.exit(1)
+PY
+  then
+    echo "== tests on PostgreSQL"
+    GONGZHI_DATABASE_URL="$GONGZHI_TEST_POSTGRES_URL" "$VENV/bin/pytest" "$@"
+  else
+    echo "PostgreSQL half FAILED: GONGZHI_TEST_POSTGRES_URL is set but the server does not answer."
+    exit 1
+  fi
+else
+  msg="PostgreSQL half SKIPPED: set GONGZHI_TEST_POSTGRES_URL=postgres://user@host:5432/db to run the suite on PostgreSQL."
+  if [ "${GONGZHI_STRICT:-0}" = "1" ]; then echo "$msg (required under GONGZHI_STRICT=1)"; exit 1; fi
+  echo "$msg"
+fi
