@@ -26,4 +26,5 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("gongzhi.people.urls")),
     path("places/", include("gongzhi.places.urls")),
+    path("roster/", include("gongzhi.people.roster_urls")),
 ]
