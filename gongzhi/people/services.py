@@ -198,18 +198,8 @@ def _require_manages_account(actor: Any, account: Account) -> None:
         require_reach(actor, Permission.ROLE_ASSIGN, path)
 
 
-@transaction.atomic
-def role_assign(
-    *,
-    actor: Any,
-    account: Account,
-    role: str,
-    place: Place,
-    organisation: Any = None,
-    starts_on: date | None = None,
-) -> RoleAssignment:
-    """Give ``account`` a role on ``place``. The actor must be able to assign roles over ``place``, and may not
-    grant a management role ranked at or above their own."""
+def role_assign_check(*, actor: Any, account: Account, role: str, place: Place, organisation: Any = None) -> None:
+    """Raise what role_assign would refuse, without writing (forms call it to show the reason on the field)."""
     if role not in Role.values:
         raise ValidationFailed(fields={"role": _("Unknown role.")})
     require_reach(actor, Permission.ROLE_ASSIGN, place.path)
@@ -227,6 +217,23 @@ def role_assign(
         raise ValidationFailed(fields={"place": _("A resident's role is held on their household.")})
     if role in {Role.MERCHANT_CLERK, Role.ORGANISATION_REPRESENTATIVE} and organisation is None:
         raise ValidationFailed(fields={"organisation": _("Choose the organisation.")})
+    if RoleAssignment.objects.filter(account=account, role=role, place=place, ends_on__isnull=True).exists():
+        raise ValidationFailed(_("This person already holds this role here."), code="duplicate_role")
+
+
+@transaction.atomic
+def role_assign(
+    *,
+    actor: Any,
+    account: Account,
+    role: str,
+    place: Place,
+    organisation: Any = None,
+    starts_on: date | None = None,
+) -> RoleAssignment:
+    """Give ``account`` a role on ``place``. The actor must be able to assign roles over ``place``, and may not
+    grant a management role ranked at or above their own."""
+    role_assign_check(actor=actor, account=account, role=role, place=place, organisation=organisation)
     try:
         with transaction.atomic():
             assignment = RoleAssignment.objects.create(
@@ -238,6 +245,7 @@ def role_assign(
                 granted_by=actor if actor.is_authenticated else None,
             )
     except IntegrityError:
+        # Two managers granting the same role at once: the unique constraint lets one through.
         raise ValidationFailed(_("This person already holds this role here."), code="duplicate_role") from None
     audit_record(
         actor=actor,

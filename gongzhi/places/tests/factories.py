@@ -7,25 +7,23 @@ from django.contrib.auth.models import AnonymousUser
 from gongzhi.places.models import Place, PlaceKind
 from gongzhi.places.services import place_create
 
-
-class _System:
-    """A stand-in superuser for building fixtures through the services."""
-
-    is_authenticated = True
-    is_active = True
-    is_superuser = True
-    pk = None
-    username = "fixture"
-
-
-SYSTEM = _System()
 _counter = {"n": 0}
+
+
+def superuser():
+    """A real superuser account that builds fixtures through the services (created on first use)."""
+    from gongzhi.people.models import Account
+
+    account, _created = Account.objects.get_or_create(
+        username="fixture-admin", defaults={"is_superuser": True, "is_staff": True}
+    )
+    return account
 
 
 def make_place(kind: str, parent: Place | None = None, name: str | None = None, **extra) -> Place:
     _counter["n"] += 1
     return place_create(
-        actor=SYSTEM,
+        actor=superuser(),
         kind=kind,
         name=name or f"{PlaceKind(kind).label}-{_counter['n']}",
         parent=parent,
@@ -74,4 +72,4 @@ def make_tree() -> dict[str, Place]:
     }
 
 
-__all__ = ["SYSTEM", "AnonymousUser", "make_place", "make_tree"]
+__all__ = ["AnonymousUser", "make_place", "make_tree", "superuser"]
