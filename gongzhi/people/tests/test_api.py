@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from gongzhi.core.models import AuditEntry
@@ -74,3 +76,48 @@ def test_resident_sees_only_own_household(api_client_for, tree, resident_a1, res
     body = api_client_for(account).get("/api/v1/residents").json()
     assert [row["id"] for row in body["results"]] == [resident_a1.pk]
     assert api_client_for(account).get(f"/api/v1/residents/{resident_a2.pk}").status_code == 404
+
+
+def test_resident_list_filters_and_pagination(api_client_for, tree, resident_a1):
+    from gongzhi.people.models import ResidentTag
+    from gongzhi.people.tests.factories import ResidentFactory
+
+    ResidentTag.objects.create(resident=resident_a1, code="elderly_alone")
+    for _index in range(3):
+        ResidentFactory(household=tree["household_a1b"])
+    secretary = account_with_role(Role.COMMUNITY_SECRETARY, tree["community_a"])
+    api = api_client_for(secretary)
+    page = api.get("/api/v1/residents", {"page_size": 2, "page": 2}).json()
+    assert (page["count"], page["page"], len(page["results"])) == (4, 2, 2)
+    tagged = api.get("/api/v1/residents", {"tag": "elderly_alone"}).json()
+    assert [row["id"] for row in tagged["results"]] == [resident_a1.pk]
+    by_place = api.get("/api/v1/residents", {"place": tree["household_a1b"].pk}).json()
+    assert by_place["count"] == 3
+    assert api.get("/api/v1/residents", {"place": tree["household_b1"].pk}).status_code == 404
+
+
+def test_resident_list_query_count_does_not_grow_with_rows(api_client_for, tree, django_assert_num_queries):
+    from gongzhi.people.tests.factories import ResidentFactory
+
+    for _index in range(20):
+        ResidentFactory(household=tree["household_a1"])
+    secretary = account_with_role(Role.COMMUNITY_SECRETARY, tree["community_a"])
+    api = api_client_for(secretary)
+    # token lookup, token first-use touch, roles, count, page, tags prefetch: the same for 20 rows or 2,000
+    with django_assert_num_queries(6):
+        response = api.get("/api/v1/residents")
+    assert len(response.json()["results"]) == 20
+
+
+def test_bad_query_parameters_are_422(api_client_for, grid_worker_a1):
+    response = api_client_for(grid_worker_a1).get("/api/v1/residents", {"page": 0, "page_size": "many"})
+    assert response.status_code == 422
+    assert set(response.json()["fields"]) == {"page", "page_size"}
+
+
+def test_token_endpoint_validates_body(client):
+    response = client.post("/api/v1/auth/token", {"username": "x"}, content_type="application/json")
+    assert response.status_code == 422
+    fields = response.json()["fields"]
+    assert list(fields) == ["password"]
+    assert re.search("[\u4e00-\u9fff]", fields["password"][0])
