@@ -453,3 +453,71 @@ def party_membership_set(
         changes={"organisation": [None, organisation.pk], "is_in_service": [None, is_in_service]},
     )
     return membership
+
+
+# ---------------------------------------------------------------- party organisation tree
+
+
+def _expected_place_kinds(kind: str) -> set[str]:
+    from .models import PartyOrganisationKind as Kind
+
+    return {
+        Kind.COMMITTEE: {PlaceKind.COMMUNITY, PlaceKind.STREET, PlaceKind.DISTRICT},
+        Kind.BRANCH: {PlaceKind.GRID, PlaceKind.COMPOUND, PlaceKind.AREA, PlaceKind.COMMUNITY},
+        Kind.GROUP: {PlaceKind.BUILDING, PlaceKind.GRID, PlaceKind.ENTRANCE},
+        Kind.HOUSEHOLD_LEAD: {PlaceKind.HOUSEHOLD},
+    }[kind]
+
+
+@transaction.atomic
+def party_organisation_create(
+    *,
+    actor: Any,
+    kind: str,
+    name: str,
+    place: Place,
+    parent: PartyOrganisation | None = None,
+    leader: Resident | None = None,
+) -> PartyOrganisation:
+    """Add a node to the four-level party tree, shadowing ``place``.
+
+    A committee serves a community (or street/district); a branch a grid, compound or area inside its committee's
+    place; a building group a building; a household lead a household. The served place must lie inside the
+    parent's place, so the party tree never reaches outside the places it shadows.
+    """
+    from gongzhi.core.tree import child_path
+
+    from .models import PARTY_ALLOWED_PARENTS, PartyOrganisationKind
+
+    if kind not in PartyOrganisationKind.values:
+        raise ValidationFailed(fields={"kind": _("Unknown kind of party organisation.")})
+    require_reach(actor, Permission.PLACE_MANAGE, place.path)
+    name = (name or "").strip()
+    errors: dict[str, str] = {}
+    if not name:
+        errors["name"] = _("Enter a name.")
+    if (parent.kind if parent else None) not in PARTY_ALLOWED_PARENTS[kind]:
+        errors["parent"] = _("This kind of party organisation cannot sit under the chosen one.")
+    elif parent is not None and not place.path.startswith(parent.place.path):
+        errors["place"] = _("The place must lie inside the place of the parent organisation.")
+    if place.kind not in _expected_place_kinds(kind):
+        errors["place"] = _("This kind of party organisation cannot serve this kind of place.")
+    # A committee's secretary may live anywhere; a branch, group or household lead lives where they serve.
+    leader_lives_elsewhere = leader is not None and (
+        leader.household_id is None or not leader.household.path.startswith(place.path)
+    )
+    if leader_lives_elsewhere and kind != PartyOrganisationKind.COMMITTEE:
+        errors["leader"] = _("The lead must live in the place served.")
+    if errors:
+        raise ValidationFailed(fields=errors)
+    node = PartyOrganisation.objects.create(kind=kind, name=name, parent=parent, place=place, leader=leader)
+    node.path = child_path(parent.path if parent else "", node.pk)
+    PartyOrganisation.objects.filter(pk=node.pk).update(path=node.path)
+    audit_record(
+        actor=actor,
+        action="party.organisation_create",
+        target=node,
+        place_path=place.path,
+        changes={"name": [None, name], "kind": [None, kind], "place": [None, place.pk]},
+    )
+    return node
