@@ -73,8 +73,12 @@ def _validation_message(error: dict) -> str:
         return _("Enter a date as YYYY-MM-DD.")
     if kind in {"bool_parsing", "bool_type"}:
         return _("Enter true or false.")
-    if kind in {"string_too_long"}:
+    if kind == "string_too_long":
         return _("This is too long.")
+    if kind == "string_type":
+        return _("Enter text.")
+    if kind in {"greater_than_equal", "greater_than", "less_than_equal", "less_than"}:
+        return _("This number is out of range.")
     if kind in {"json_invalid", "model_attributes_type", "dict_type"}:
         return _("The request body is not valid JSON.")
     return _("This value is not valid.")
@@ -92,6 +96,9 @@ def on_not_found(request, exc):
 
 @api.exception_handler(HttpError)
 def on_http_error(request, exc: HttpError):
+    if exc.status_code == 400:
+        # ninja raises this for a body it cannot parse (broken JSON, a form post to a JSON endpoint).
+        return error_response(request, 400, "malformed_request", _("The request body could not be read. Send JSON."))
     return error_response(request, exc.status_code, "http_error", str(exc))
 
 

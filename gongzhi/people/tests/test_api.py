@@ -121,3 +121,20 @@ def test_token_endpoint_validates_body(client):
     fields = response.json()["fields"]
     assert list(fields) == ["password"]
     assert re.search("[\u4e00-\u9fff]", fields["password"][0])
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "status", "code"),
+    [
+        ("{broken", "application/json", 400, "malformed_request"),
+        ("username=a&password=b", "application/x-www-form-urlencoded", 400, "malformed_request"),
+        ('{"username": 5, "password": null}', "application/json", 422, "validation_failed"),
+    ],
+)
+def test_malformed_bodies_get_the_error_shape_and_change_nothing(client, body, content_type, status, code):
+    from gongzhi.core.models import AuditEntry
+
+    response = client.post("/api/v1/auth/token", body, content_type=content_type)
+    assert response.status_code == status
+    assert response.json()["code"] == code
+    assert not AuditEntry.objects.exists()
