@@ -10,7 +10,7 @@ from .context import current_origin
 from .models import AuditEntry
 
 
-def audit_record(
+def audit_entry(
     *,
     actor: Any,
     action: str,
@@ -19,13 +19,17 @@ def audit_record(
     changes: dict | None = None,
     purpose: str = "",
     actor_label: str = "",
+    occurred_at: Any = None,
 ) -> AuditEntry:
-    """Append one entry. ``actor`` may be None (system) or an unsaved/anonymous user (recorded by label only)."""
+    """An unsaved entry, stamped with the current origin; for callers that write many at once with bulk_create.
+
+    ``actor`` may be None (system) or anonymous (recorded by label only).
+    """
     origin = current_origin()
     actor_id = getattr(actor, "pk", None) if getattr(actor, "is_authenticated", False) else None
-    return AuditEntry.objects.create(
+    entry = AuditEntry(
         actor_id=actor_id,
-        actor_label=actor_label or (getattr(actor, "username", "") if actor_id else actor_label),
+        actor_label=actor_label or (getattr(actor, "username", "") if actor_id else ""),
         action=action,
         object_type=target._meta.label_lower if target is not None else "",
         object_id=str(target.pk) if target is not None and target.pk is not None else "",
@@ -36,6 +40,16 @@ def audit_record(
         purpose=purpose[:255],
         changes=changes or {},
     )
+    if occurred_at is not None:
+        entry.occurred_at = occurred_at
+    return entry
+
+
+def audit_record(**kwargs: Any) -> AuditEntry:
+    """Append one entry (see audit_entry for the arguments). Call inside the transaction of the change."""
+    entry = audit_entry(**kwargs)
+    entry.save()
+    return entry
 
 
 def diff_fields(before: dict, after: dict) -> dict:
