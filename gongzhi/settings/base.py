@@ -63,7 +63,7 @@ TEMPLATES = [
 
 DATABASES = {
     "default": database_from_url(
-        env_str("GONGZHI_DATABASE_URL") or env_str("DATABASE_URL") or f"sqlite:////{VAR_DIR / 'gongzhi.sqlite3'}"
+        env_str("GONGZHI_DATABASE_URL") or env_str("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'gongzhi.sqlite3'}"
     )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

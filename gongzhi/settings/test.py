@@ -18,3 +18,8 @@ STORAGES = {
 GONGZHI_JOBS_MODE = "embedded"
 CELERY_TASK_ALWAYS_EAGER = True
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    # One test database per run, so developers sharing a server (and CI beside them) do not collide.
+    import os
+
+    DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{os.getpid()}"}
