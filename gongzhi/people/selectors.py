@@ -12,7 +12,7 @@ from gongzhi.core.errors import NotFound
 from gongzhi.core.tree import subtree_q
 from gongzhi.places.models import Place
 
-from .models import Account, PartyMembership, Resident, ResidentTag, RoleAssignment
+from .models import Account, PartyMembership, PartyOrganisation, Resident, ResidentTag, RoleAssignment
 from .roles import Permission
 
 
@@ -113,3 +113,68 @@ def resident_reachable_permissions(actor: Any, resident: Resident) -> set[str]:
         for permission in (Permission.RESIDENT_REVEAL, Permission.RESIDENT_EXPORT)
         if path and reach(actor, permission).covers(path)
     }
+
+
+def annotate_resident_counts(actor: Any, places: QuerySet[Place]) -> QuerySet[Place]:
+    """Add ``resident_count``: registered residents the actor may see under each place (one query in all)."""
+    from django.db.models import F, Func, IntegerField, Subquery
+    from django.db.models.functions import Coalesce
+
+    counts = (
+        resident_queryset(actor)
+        .filter(household__path__startswith=OuterRef("path"))
+        .order_by()
+        .annotate(total=Func(F("pk"), function="COUNT"))
+        .values("total")
+    )
+    return places.annotate(resident_count=Coalesce(Subquery(counts, output_field=IntegerField()), 0))
+
+
+def account_households(account: Account) -> list[Place]:
+    """The households an account lives in: those of its current resident roles, else its resident record's."""
+    households = [
+        assignment.place
+        for assignment in account_roles(account)
+        if assignment.role == "resident" and assignment.place.is_active and assignment.starts_on <= _today()
+    ]
+    if not households and account.resident_id:
+        resident = Resident.objects.select_related("household").filter(pk=account.resident_id).first()
+        if resident is not None and resident.household is not None and resident.household.is_active:
+            households = [resident.household]
+    return households
+
+
+def account_organisations(account: Account) -> list[Any]:
+    """Organisations the account acts for (merchant clerk, organisation representative), current roles only."""
+    seen: dict[int, Any] = {}
+    for assignment in account_roles(account):
+        if assignment.organisation is not None and assignment.starts_on <= _today():
+            seen.setdefault(assignment.organisation.pk, assignment.organisation)
+    return list(seen.values())
+
+
+def _today():
+    from django.utils import timezone
+
+    return timezone.localdate()
+
+
+def party_organisation_queryset(actor: Any) -> QuerySet[PartyOrganisation]:
+    """Party organisations serving places in the actor's reach."""
+    return PartyOrganisation.objects.filter(is_active=True).filter(reach(actor, Permission.PLACE_VIEW).q("place__path"))
+
+
+def party_counts(actor: Any, place: Place) -> dict[str, int]:
+    """Committees, branches, building groups, household leads and members serving places under ``place``."""
+    from django.db.models import Count
+
+    from .models import PartyOrganisationKind
+
+    nodes = party_organisation_queryset(actor).filter(subtree_q(place.path, "place__path"))
+    counts = {kind: 0 for kind in PartyOrganisationKind.values}
+    counts.update({row["kind"]: row["total"] for row in nodes.values("kind").annotate(total=Count("id"))})
+    counts["members"] = PartyMembership.objects.filter(is_active=True, organisation__in=nodes).count()
+    counts["in_service_members"] = PartyMembership.objects.filter(
+        is_active=True, is_in_service=True, organisation__in=nodes
+    ).count()
+    return counts

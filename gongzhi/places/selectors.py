@@ -82,3 +82,27 @@ def place_search(actor: Any, text: str, *, kind: str | None = None, limit: int =
     if kind:
         queryset = queryset.filter(kind=kind)
     return list(queryset.order_by("depth", "name")[:limit])
+
+
+def place_ancestors(place: Place) -> list[Place]:
+    """All of the place's ancestors, root first, for an address line. Callers check access to ``place`` first."""
+    ids = place.ancestor_ids
+    if not ids:
+        return []
+    by_id = Place.objects.in_bulk(ids)
+    return [by_id[item_id] for item_id in ids if item_id in by_id]
+
+
+def place_names_in_subtree(place: Place, *, exclude_kinds: tuple[str, ...] = (PlaceKind.HOUSEHOLD,)) -> dict[int, str]:
+    """{id: name} of the places under ``place`` (itself included), for address lines in exports.
+
+    Households are left out by default (they come with each resident). Callers check access first.
+    """
+    return dict(place_subtree(place).exclude(kind__in=exclude_kinds).values_list("id", "name"))
+
+
+def place_names(ids: set[int] | list[int]) -> dict[int, str]:
+    """{id: name} for the given place ids, in one query (address lines on list pages). Callers check access."""
+    if not ids:
+        return {}
+    return dict(Place.objects.filter(pk__in=list(ids)).values_list("id", "name"))

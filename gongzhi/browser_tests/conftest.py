@@ -1,0 +1,78 @@
+"""Browser tests: Playwright driving Debian's Chromium (/usr/bin/chromium) against pytest-django's live_server.
+
+No Playwright browser is ever downloaded. Without /usr/bin/chromium the tests skip with a message, unless
+GONGZHI_STRICT=1 (CI), where that is a failure. Set GONGZHI_SCREENSHOT_DIR to keep screenshots for a look.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+# Playwright's sync API runs an asyncio loop in this thread; Django would otherwise refuse ORM calls from it.
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 800}
+
+
+def pytest_collection_modifyitems(items):
+    here = Path(__file__).parent
+    for item in items:
+        if Path(str(item.fspath)).is_relative_to(here):
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        message = f"browser tests need Debian's Chromium at {CHROMIUM} (apt-get install chromium fonts-noto-cjk)"
+        if os.environ.get("GONGZHI_STRICT") == "1":
+            pytest.fail(message + " (required under GONGZHI_STRICT=1)")
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    from gongzhi.core.i18n import compile_catalogues
+
+    if compile_catalogues():  # fresh checkout: drop catalogues loaded untranslated before the .mo existed
+        from django.utils.translation import trans_real
+
+        trans_real._translations = {}
+        trans_real._default = None
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def new_page(browser, live_server):
+    """new_page(viewport=PHONE) → a fresh browser context (own cookies) and page pointed at the live server."""
+    contexts = []
+
+    def make(viewport=PHONE, locale="zh-CN"):
+        context = browser.new_context(viewport=viewport, locale=locale, base_url=live_server.url)
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def screenshot_dir():
+    value = os.environ.get("GONGZHI_SCREENSHOT_DIR")
+    return Path(value) if value else None

@@ -1,0 +1,23 @@
+// Small progressive enhancements; every page works without this script.
+(function () {
+  "use strict";
+  // Filter selects submit their form at once (the form still has a button when scripts are off).
+  document.addEventListener("change", function (event) {
+    var target = event.target;
+    if (target.matches && target.matches("select[data-autosubmit]") && target.form) {
+      if (window.htmx && target.form.hasAttribute("hx-get")) {
+        window.htmx.trigger(target.form, "submit");
+      } else {
+        target.form.submit();
+      }
+    }
+  });
+  // Print buttons.
+  document.addEventListener("click", function (event) {
+    var target = event.target.closest ? event.target.closest("[data-print]") : null;
+    if (target) {
+      event.preventDefault();
+      window.print();
+    }
+  });
+})();
