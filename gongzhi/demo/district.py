@@ -239,6 +239,7 @@ class DistrictBuilder:
             residents = self._residents(result)
             self._party(result, residents)
             built.communities.append(result)
+        refresh_planner_statistics()
         return built
 
     # ------------------------------------------------------------ places
@@ -538,6 +539,14 @@ class DistrictBuilder:
         self.count("party_household_lead", len(leads))
         self.count("party_member", len(memberships))
         self.count("in_service_party_member", sum(1 for m in memberships if m.is_in_service))
+
+
+def refresh_planner_statistics() -> None:
+    """ANALYZE after a bulk load: with stale statistics PostgreSQL scans all residents for a grid's 30."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
 
 
 def build_district(spec: DistrictSpec, *, seed: int, log: Callable[[str], None] | None = None) -> DistrictBuilt:
