@@ -5,10 +5,21 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
+from gongzhi.core.i18n import compile_catalogues
 from gongzhi.people.roles import Role
 from gongzhi.people.services import api_token_issue
 from gongzhi.people.tests.factories import ResidentFactory, account_with_role
 from gongzhi.places.tests.factories import make_tree
+
+
+def pytest_configure(config):
+    # `make install` compiles the catalogues; a bare `pytest` on a fresh checkout compiles them here. Django may
+    # already have loaded the (then missing) catalogues while pytest-django set it up, so drop that cache.
+    if compile_catalogues():
+        from django.utils.translation import trans_real
+
+        trans_real._translations = {}
+        trans_real._default = None
 
 
 @pytest.fixture

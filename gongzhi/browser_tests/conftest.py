@@ -43,13 +43,6 @@ def browser():
         pytest.skip(message)
     from playwright.sync_api import sync_playwright
 
-    from gongzhi.core.i18n import compile_catalogues
-
-    if compile_catalogues():  # fresh checkout: drop catalogues loaded untranslated before the .mo existed
-        from django.utils.translation import trans_real
-
-        trans_real._translations = {}
-        trans_real._default = None
     with sync_playwright() as playwright:
         instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         yield instance

@@ -8,24 +8,13 @@ import polib
 import pytest
 from django.utils import timezone
 
-from gongzhi.core.i18n import LOCALE_DIR, compile_catalogues
+from gongzhi.core.i18n import LOCALE_DIR
 from gongzhi.core.models import AuditEntry
 from gongzhi.people.models import Account, Organisation
 from gongzhi.people.roles import Role
 from gongzhi.people.tests.factories import PASSWORD, AccountFactory, ResidentFactory, account_with_role
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _catalogues():
-    # .mo files are built by `make install`; on a fresh checkout build them here and drop catalogues loaded
-    # (untranslated) while the test database was set up.
-    if compile_catalogues():
-        from django.utils.translation import trans_real
-
-        trans_real._translations = {}
-        trans_real._default = None
 
 
 @pytest.fixture

@@ -7,24 +7,12 @@ import io
 import pytest
 from openpyxl import load_workbook
 
-from gongzhi.core.i18n import compile_catalogues
 from gongzhi.core.models import AuditEntry
 from gongzhi.people.models import PartyMembership, PartyOrganisation, ResidentTag
 from gongzhi.people.roles import Role
 from gongzhi.people.tests.factories import AccountFactory, ResidentFactory, account_with_role
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _catalogues():
-    # .mo files are built by `make install`; on a fresh checkout build them here and drop catalogues loaded
-    # (untranslated) while the test database was set up.
-    if compile_catalogues():
-        from django.utils.translation import trans_real
-
-        trans_real._translations = {}
-        trans_real._default = None
 
 
 @pytest.fixture
