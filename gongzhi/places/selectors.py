@@ -101,8 +101,23 @@ def place_names_in_subtree(place: Place, *, exclude_kinds: tuple[str, ...] = (Pl
     return dict(place_subtree(place).exclude(kind__in=exclude_kinds).values_list("id", "name"))
 
 
-def place_names(ids: set[int] | list[int]) -> dict[int, str]:
-    """{id: name} for the given place ids, in one query (address lines on list pages). Callers check access."""
-    if not ids:
-        return {}
-    return dict(Place.objects.filter(pk__in=list(ids)).values_list("id", "name"))
+ADDRESS_KINDS = (PlaceKind.BUILDING, PlaceKind.ENTRANCE)
+
+
+def household_address_labels(households: list[Place]) -> dict[int, str]:
+    """{household id: "1号楼 1单元 101"}: building, entrance and household names, in one query for all.
+
+    Grids and compounds are left out: a resident's address is where the door is. Callers check access.
+    """
+    wanted = {item_id for household in households for item_id in household.ancestor_ids}
+    names = (
+        dict(Place.objects.filter(pk__in=list(wanted), kind__in=ADDRESS_KINDS).values_list("id", "name"))
+        if wanted
+        else {}
+    )
+    return {
+        household.pk: " ".join(
+            [*(names[item_id] for item_id in household.ancestor_ids if item_id in names), household.name]
+        )
+        for household in households
+    }

@@ -32,9 +32,9 @@ from gongzhi.people.services import resident_reveal
 from .models import Place, PlaceKind
 from .selectors import (
     access_place,
+    household_address_labels,
     place_children,
     place_counts_by_kind,
-    place_names,
     place_roots_for,
     place_search,
     place_visible_ancestors,
@@ -137,17 +137,12 @@ def _resident_page(request, place: Place | None):
     return render(request, "places/residents.html", context)
 
 
-ADDRESS_LEVELS = 2  # building and entrance above the household: "1号楼 1单元 101"
-
-
 def _label_addresses(residents) -> None:
     """Give each resident on the page an ``address_label`` (building, entrance, household) in one query."""
     residents = list(residents)
-    wanted = {item_id for resident in residents for item_id in resident.household.ancestor_ids[-ADDRESS_LEVELS:]}
-    names = place_names(wanted)
+    labels = household_address_labels([resident.household for resident in residents])
     for resident in residents:
-        parts = [names[item_id] for item_id in resident.household.ancestor_ids[-ADDRESS_LEVELS:] if item_id in names]
-        resident.address_label = " ".join([*parts, resident.household.name])
+        resident.address_label = labels[resident.household_id]
 
 
 @login_required
