@@ -2,9 +2,37 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from .access import reach
+from .errors import DomainError, NotFound
+
+
+class ServiceCheckedForm(forms.ModelForm):
+    """An admin form that asks the service what it would refuse, so the reason shows on the form.
+
+    Subclasses implement ``check(cleaned)`` by calling the service's check; ``actor`` is set by ScopedAdmin.
+    """
+
+    actor = None
+    not_found_field = "place"
+
+    def check(self, cleaned: dict) -> None:
+        raise NotImplementedError
+
+    def clean(self):
+        cleaned = super().clean()
+        try:
+            self.check(cleaned)
+        except NotFound:
+            raise forms.ValidationError({self.not_found_field: _("Not found.")}) from None
+        except DomainError as error:
+            raise forms.ValidationError(
+                {name: str(message) for name, message in error.fields.items()} or str(error.message)
+            ) from None
+        return cleaned
 
 
 class ScopedAdmin(admin.ModelAdmin):
@@ -22,6 +50,11 @@ class ScopedAdmin(admin.ModelAdmin):
         if request.user.is_superuser:
             return queryset
         return queryset.filter(reach(request.user, self.scope_permission).q(self.scope_path_field))
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        form.actor = request.user  # service checks in the form need to know who acts
+        return form
 
 
 class ReadOnlyAdmin(ScopedAdmin):

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.utils.translation import gettext_lazy as _
 
-from gongzhi.core.admin_support import AuditedAdmin, ReadOnlyAdmin, ScopedAdmin
-from gongzhi.core.errors import DomainError, NotFound
+from gongzhi.core.admin_support import AuditedAdmin, ReadOnlyAdmin, ScopedAdmin, ServiceCheckedForm
 from gongzhi.core.masking import mask_phone
 
 from .models import Account, Organisation, PartyMembership, PartyOrganisation, Resident, ResidentTag, RoleAssignment
@@ -145,44 +143,28 @@ class PartyMembershipAdmin(ReadOnlyAdmin):
     list_select_related = ("resident", "organisation")
 
 
-class RoleAssignmentForm(forms.ModelForm):
-    actor = None
-
+class RoleAssignmentForm(ServiceCheckedForm):
     class Meta:
         model = RoleAssignment
         fields = ("account", "role", "place", "organisation", "starts_on", "ends_on")
 
-    def clean(self):
-        cleaned = super().clean()
+    def check(self, cleaned: dict) -> None:
         if self.instance.pk or not all(cleaned.get(name) for name in ("account", "role", "place")):
-            return cleaned
-        try:
-            role_assign_check(
-                actor=self.actor,
-                account=cleaned["account"],
-                role=cleaned["role"],
-                place=cleaned["place"],
-                organisation=cleaned.get("organisation"),
-            )
-        except NotFound:
-            raise forms.ValidationError({"place": _("Not found.")}) from None
-        except DomainError as error:
-            raise forms.ValidationError(
-                {name: str(message) for name, message in error.fields.items()} or str(error.message)
-            ) from None
-        return cleaned
+            return
+        role_assign_check(
+            actor=self.actor,
+            account=cleaned["account"],
+            role=cleaned["role"],
+            place=cleaned["place"],
+            organisation=cleaned.get("organisation"),
+        )
 
 
 @admin.register(RoleAssignment)
 class RoleAssignmentAdmin(ScopedAdmin):
-    form = RoleAssignmentForm
-
-    def get_form(self, request, obj=None, change=False, **kwargs):
-        form = super().get_form(request, obj, change=change, **kwargs)
-        form.actor = request.user
-        return form
-
     """Granting and ending roles goes through role_assign / role_end (rank rules, audit)."""
+
+    form = RoleAssignmentForm
 
     scope_permission = Permission.ROLE_ASSIGN
     scope_path_field = "place__path"

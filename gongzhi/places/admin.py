@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from gongzhi.core.access import require_reach
-from gongzhi.core.admin_support import ScopedAdmin
-from gongzhi.core.errors import DomainError, NotFound, ValidationFailed
+from gongzhi.core.admin_support import ScopedAdmin, ServiceCheckedForm
+from gongzhi.core.errors import ValidationFailed
 from gongzhi.people.roles import Permission
 
 from .models import Place, PlaceChange
@@ -27,38 +26,27 @@ class PlaceChangeInline(admin.TabularInline):
         return False
 
 
-class PlaceAdminForm(forms.ModelForm):
-    """Checks what the services would refuse, so the admin shows the reason on the form."""
-
-    actor = None
+class PlaceAdminForm(ServiceCheckedForm):
+    not_found_field = "parent"
 
     class Meta:
         model = Place
         fields = ("kind", "name", "code", "parent", "address")
 
-    def clean(self):
-        cleaned = super().clean()
+    def check(self, cleaned: dict) -> None:
         kind = cleaned.get("kind") or self.instance.kind
         parent = cleaned.get("parent")
-        try:
-            if parent is not None:
-                require_reach(self.actor, Permission.PLACE_MANAGE, parent.path)
-            elif not getattr(self.actor, "is_superuser", False):
-                raise ValidationFailed(fields={"parent": _("Choose the place this one belongs to.")})
-            if self.instance.pk and parent is not None and parent.path.startswith(self.instance.path):
-                raise ValidationFailed(_("A place cannot be moved under itself."))
-            validate_parent(kind, parent)
-            name = (cleaned.get("name") or "").strip()
-            siblings = Place.objects.filter(parent=parent, name=name, is_active=True).exclude(pk=self.instance.pk)
-            if name and siblings.exists():
-                raise ValidationFailed(fields={"name": _("There is already a place with this name here.")})
-        except NotFound:
-            raise forms.ValidationError({"parent": _("Not found.")}) from None
-        except DomainError as error:
-            raise forms.ValidationError(
-                {name: str(message) for name, message in error.fields.items()} or str(error.message)
-            ) from None
-        return cleaned
+        if parent is not None:
+            require_reach(self.actor, Permission.PLACE_MANAGE, parent.path)
+        elif not getattr(self.actor, "is_superuser", False):
+            raise ValidationFailed(fields={"parent": _("Choose the place this one belongs to.")})
+        if self.instance.pk and parent is not None and parent.path.startswith(self.instance.path):
+            raise ValidationFailed(_("A place cannot be moved under itself."))
+        validate_parent(kind, parent)
+        name = (cleaned.get("name") or "").strip()
+        siblings = Place.objects.filter(parent=parent, name=name, is_active=True).exclude(pk=self.instance.pk)
+        if name and siblings.exists():
+            raise ValidationFailed(fields={"name": _("There is already a place with this name here.")})
 
 
 @admin.register(Place)
@@ -86,11 +74,6 @@ class PlaceAdmin(ScopedAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return (*self.readonly_fields, "kind") if obj else self.readonly_fields
-
-    def get_form(self, request, obj=None, change=False, **kwargs):
-        form = super().get_form(request, obj, change=change, **kwargs)
-        form.actor = request.user
-        return form
 
     def save_model(self, request, obj, form, change):
         # The form has already checked kind, parent, name and reach; the services write, keep history and audit.
