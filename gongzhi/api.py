@@ -109,13 +109,19 @@ def on_unexpected(request, exc: Exception):
 
 
 def _register_routers() -> None:
+    from gongzhi.cases.api import router as cases_router
     from gongzhi.people.api import auth_router, me_router, residents_router
     from gongzhi.places.api import router as places_router
+    from gongzhi.points.api import router as points_router
+    from gongzhi.shop.api import router as shop_router
 
     api.add_router("/auth", auth_router)
     api.add_router("/me", me_router)
     api.add_router("/places", places_router)
     api.add_router("/residents", residents_router)
+    api.add_router("/points", points_router)
+    api.add_router("/shop", shop_router)
+    api.add_router("/cases", cases_router)
 
 
 _register_routers()

@@ -27,4 +27,7 @@ urlpatterns = [
     path("", include("gongzhi.people.urls")),
     path("places/", include("gongzhi.places.urls")),
     path("roster/", include("gongzhi.people.roster_urls")),
+    path("points/", include("gongzhi.points.urls")),
+    path("shop/", include("gongzhi.shop.urls")),
+    path("cases/", include("gongzhi.cases.urls")),
 ]

@@ -24,6 +24,9 @@ INSTALLED_APPS = [
     "gongzhi.core",
     "gongzhi.places",
     "gongzhi.people",
+    "gongzhi.points",
+    "gongzhi.shop",
+    "gongzhi.cases",
 ]
 
 MIDDLEWARE = [
