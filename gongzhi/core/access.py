@@ -36,7 +36,7 @@ class Reach:
         return self.everything or any(path.startswith(prefix) for prefix in self.paths)
 
 
-def _grants(actor: Any) -> list[tuple[str, str, int | None]]:
+def grants(actor: Any) -> list[tuple[str, str, int | None]]:
     """(role, place path, organisation id) of the actor's current roles, loaded once per actor object."""
     cached = getattr(actor, "_gongzhi_grants", None)
     if cached is not None:
@@ -53,6 +53,9 @@ def _grants(actor: Any) -> list[tuple[str, str, int | None]]:
     return rows
 
 
+_grants = grants  # the former private name, kept while callers move to ``grants``
+
+
 def forget_grants(actor: Any) -> None:
     """Drop the cached roles (after a role change within the same request)."""
     if hasattr(actor, "_gongzhi_grants"):
@@ -67,14 +70,14 @@ def reach(actor: Any, permission: str) -> Reach:
         return Reach(everything=True)
     from gongzhi.people.roles import ROLE_PERMISSIONS
 
-    paths = [path for role, path, _ in _grants(actor) if permission in ROLE_PERMISSIONS.get(role, ())]
+    paths = [path for role, path, _ in grants(actor) if permission in ROLE_PERMISSIONS.get(role, ())]
     return Reach(paths=tuple(collapse_prefixes(paths)))
 
 
 def roles_of(actor: Any) -> set[str]:
     if actor is None or not getattr(actor, "is_authenticated", False):
         return set()
-    return {role for role, _, _ in _grants(actor)}
+    return {role for role, _, _ in grants(actor)}
 
 
 def require_authenticated(actor: Any) -> None:

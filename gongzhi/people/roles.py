@@ -35,6 +35,28 @@ class Permission(models.TextChoices):
     ROSTER_IMPORT = "roster.import", _("import rosters")
     ROLE_ASSIGN = "role.assign", _("assign roles")
     AUDIT_VIEW = "audit.view", _("read the audit log")
+    CASE_VIEW = "case.view", _("see resident requests in the place's subtree")
+    CASE_INTAKE = "case.intake", _("record resident requests on a resident's behalf")
+    CASE_HANDLE = "case.handle", _("handle resident requests at one's own place and level")
+    CASE_IMPORT = "case.import", _("import hotline requests")
+    CASE_CONFIGURE = "case.configure", _("configure request categories, routing, deadlines and holidays")
+    VISIT_LOG = "visit.log", _("log household visits")
+    DISPUTE_MEDIATE = "dispute.mediate", _("register and mediate disputes")
+    AGENT_SERVICE = "agent_service.handle", _("handle agent services for residents")
+    PUBLICATION_MANAGE = "points.publication_manage", _("publish and lock the monthly points list")
+    OBJECTION_RAISE = "points.objection_raise", _("raise objections to the monthly points list")
+    OBJECTION_DECIDE = "points.objection_decide", _("uphold or dismiss objections to the points list")
+    SELECTION_MANAGE = "points.selection_manage", _("propose, confirm and publish the annual selection")
+    EVALUATION_EXPORT = "points.evaluation_export", _("export party members' and organisations' annual points")
+    POINTS_VIEW = "points.view", _("see points accounts, balances, history and claims")
+    CLAIM_SUBMIT_ON_BEHALF = "points.claim_on_behalf", _("record points claims on a resident's behalf")
+    CLAIM_REVIEW = "points.claim_review", _("review (approve, reject, return) points claims")
+    POINTS_ADJUST = "points.adjust", _("propose and approve manual points adjustments")
+    CATALOGUE_MANAGE = "points.catalogue_manage", _("manage the points catalogue and its values")
+    SHOP_MANAGE = "shop.manage", _("manage the points shop: alliance, offers, stock, exchange windows, settings")
+    OFFER_APPROVE = "shop.offer_approve", _("approve merchants' offers before they show")
+    REDEMPTION_VERIFY = "shop.redemption_verify", _("verify pickup codes at the community's own points shop")
+    SETTLEMENT_VIEW = "shop.settlement_view", _("see and export merchants' monthly settlement and stock movements")
 
 
 P = Permission
@@ -63,6 +85,88 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.ORGANISATION_REPRESENTATIVE: frozenset({P.PLACE_VIEW}),
     Role.RESIDENT: frozenset({P.PLACE_VIEW, P.RESIDENT_VIEW}),
 }
+
+# Resident requests, visits, disputes and agent services (gongzhi/cases). Handling is limited further by the cases
+# app to the place (and department) a case currently sits at; an organisation representative handles only cases
+# sent to their own organisation.
+_CASE_MANAGERS = {
+    P.CASE_VIEW,
+    P.CASE_INTAKE,
+    P.CASE_HANDLE,
+    P.CASE_IMPORT,
+    P.CASE_CONFIGURE,
+    P.VISIT_LOG,
+    P.DISPUTE_MEDIATE,
+    P.AGENT_SERVICE,
+}
+_CASE_PERMISSIONS: dict[str, set[str]] = {
+    Role.DISTRICT_ADMIN: _CASE_MANAGERS,
+    Role.STREET_ADMIN: _CASE_MANAGERS,
+    Role.COMMUNITY_SECRETARY: _CASE_MANAGERS,
+    Role.COMMUNITY_WORKER: {
+        P.CASE_VIEW,
+        P.CASE_INTAKE,
+        P.CASE_HANDLE,
+        P.CASE_IMPORT,
+        P.VISIT_LOG,
+        P.DISPUTE_MEDIATE,
+        P.AGENT_SERVICE,
+    },
+    Role.GRID_WORKER: {P.CASE_VIEW, P.CASE_INTAKE, P.CASE_HANDLE, P.VISIT_LOG},
+    Role.BUILDING_HEAD: {P.CASE_VIEW, P.CASE_INTAKE, P.VISIT_LOG},
+    Role.ENTRANCE_HEAD: {P.CASE_VIEW, P.CASE_INTAKE, P.VISIT_LOG},
+    Role.MEDIATOR: {P.CASE_VIEW, P.DISPUTE_MEDIATE},
+    Role.SERVICE_AGENT: {P.AGENT_SERVICE},
+    Role.ORGANISATION_REPRESENTATIVE: {P.CASE_HANDLE},
+}
+for _role, _extra in _CASE_PERMISSIONS.items():
+    ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | frozenset(_extra)
+
+# Red points: the monthly publication, objections, the annual selection and the evaluation export
+# (gongzhi/points). The review committee certifies and publishes; residents raise objections from their household.
+# Objections are decided where claims are reviewed (upholding one reverses a claim, which needs points.claim_review).
+_POINTS_COMMITTEE = {P.PUBLICATION_MANAGE, P.OBJECTION_DECIDE, P.SELECTION_MANAGE}
+_POINTS_PUBLICATION_PERMISSIONS: dict[str, set[str]] = {
+    Role.DISTRICT_ADMIN: {P.PUBLICATION_MANAGE, P.SELECTION_MANAGE, P.EVALUATION_EXPORT},
+    Role.STREET_ADMIN: {P.PUBLICATION_MANAGE, P.SELECTION_MANAGE, P.EVALUATION_EXPORT},
+    Role.COMMUNITY_SECRETARY: _POINTS_COMMITTEE | {P.EVALUATION_EXPORT},
+    Role.COMMUNITY_WORKER: {P.EVALUATION_EXPORT},
+    Role.REVIEW_COMMITTEE_MEMBER: _POINTS_COMMITTEE,
+    Role.RESIDENT: {P.OBJECTION_RAISE},
+}
+for _role, _extra in _POINTS_PUBLICATION_PERMISSIONS.items():
+    ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | frozenset(_extra)
+
+# Red points: accounts, claims, review, adjustments and the catalogue (gongzhi/points). The review committee and the
+# community secretary review; community workers record claims on residents' behalf; adjustments need two people
+# holding points.adjust (the second approves).
+_POINTS_LEDGER_PERMISSIONS: dict[str, set[str]] = {
+    Role.DISTRICT_ADMIN: {P.POINTS_VIEW, P.POINTS_ADJUST, P.CATALOGUE_MANAGE},
+    Role.STREET_ADMIN: {P.POINTS_VIEW, P.POINTS_ADJUST, P.CATALOGUE_MANAGE},
+    Role.COMMUNITY_SECRETARY: {
+        P.POINTS_VIEW,
+        P.CLAIM_SUBMIT_ON_BEHALF,
+        P.CLAIM_REVIEW,
+        P.POINTS_ADJUST,
+        P.CATALOGUE_MANAGE,
+    },
+    Role.COMMUNITY_WORKER: {P.POINTS_VIEW, P.CLAIM_SUBMIT_ON_BEHALF},
+    Role.REVIEW_COMMITTEE_MEMBER: {P.POINTS_VIEW, P.CLAIM_REVIEW},
+    Role.GRID_WORKER: {P.POINTS_VIEW},
+}
+for _role, _extra in _POINTS_LEDGER_PERMISSIONS.items():
+    ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | frozenset(_extra)
+
+# Points shop and merchant alliance (gongzhi/shop). Merchant clerks need no permission here: they act only for
+# the merchant named on their role (RoleAssignment.organisation), which the shop app checks itself.
+_SHOP_PERMISSIONS: dict[str, set[str]] = {
+    Role.DISTRICT_ADMIN: {P.SHOP_MANAGE, P.OFFER_APPROVE, P.SETTLEMENT_VIEW},
+    Role.STREET_ADMIN: {P.SHOP_MANAGE, P.OFFER_APPROVE, P.SETTLEMENT_VIEW},
+    Role.COMMUNITY_SECRETARY: {P.SHOP_MANAGE, P.OFFER_APPROVE, P.REDEMPTION_VERIFY, P.SETTLEMENT_VIEW},
+    Role.COMMUNITY_WORKER: {P.SHOP_MANAGE, P.REDEMPTION_VERIFY, P.SETTLEMENT_VIEW},
+}
+for _role, _extra in _SHOP_PERMISSIONS.items():
+    ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | frozenset(_extra)
 
 # Roles that work in the back office (staff pages, tables, exports) rather than the resident's phone pages.
 STAFF_ROLES = frozenset(set(Role) - {Role.RESIDENT, Role.MERCHANT_CLERK, Role.ORGANISATION_REPRESENTATIVE})

@@ -1,0 +1,308 @@
+"""Reads of the cases domain, always scoped to the actor.
+
+Who sees a case:
+- the resident who raised it (``reporter_account``), also when they raised it anonymously;
+- staff with ``case.view`` whose reach covers the case's place or the place now handling it;
+- a department's representatives (``case.handle`` held for that organisation) for cases sent or summoned to it.
+
+Who may act on a case (accept, resolve, refer, escalate …) is narrower — "at their level and place": a
+``case.handle`` role held on exactly the place now handling the case (without an organisation), or, for a case
+sent to a department, a ``case.handle`` role held for that department. Everyone else gets NotFound, the same as
+for a case that does not exist.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from gongzhi.core.access import grants, reach, require_authenticated
+from gongzhi.core.errors import NotFound
+from gongzhi.core.tree import subtree_q
+from gongzhi.people.roles import ROLE_PERMISSIONS, Permission
+from gongzhi.places.models import Place, PlaceKind
+
+from .models import OPEN_STATES, Case, CaseCategory, CaseEvent, CaseState, Notification, Summons
+
+DUPLICATE_WINDOW_DAYS = 14
+
+
+def _is_person(actor: Any) -> bool:
+    return actor is not None and getattr(actor, "is_authenticated", False) and actor.is_active
+
+
+def handling_grants(actor: Any) -> tuple[set[str], set[int]]:
+    """(place paths held without an organisation, organisation ids) of the actor's current ``case.handle`` roles."""
+    if not _is_person(actor):
+        return set(), set()
+    paths: set[str] = set()
+    organisations: set[int] = set()
+    for role, path, organisation_id in grants(actor):
+        if Permission.CASE_HANDLE not in ROLE_PERMISSIONS.get(role, ()):
+            continue
+        if organisation_id is None:
+            paths.add(path)
+        else:
+            organisations.add(organisation_id)
+    return paths, organisations
+
+
+def can_handle(actor: Any, case: Case) -> bool:
+    """Whether the actor may act on the case at its current level and place (see the module docstring)."""
+    if not _is_person(actor):
+        return False
+    if actor.is_superuser:
+        return True
+    paths, organisations = handling_grants(actor)
+    if case.handling_department_id is not None and case.handling_department_id in organisations:
+        return True
+    return case.handling_place.path in paths
+
+
+def handles_department(actor: Any, organisation_id: int) -> bool:
+    if not _is_person(actor):
+        return False
+    return actor.is_superuser or organisation_id in handling_grants(actor)[1]
+
+
+def case_queryset(actor: Any) -> QuerySet[Case]:
+    """Cases the actor may see (see the module docstring)."""
+    if not _is_person(actor):
+        return Case.objects.none()
+    view = reach(actor, Permission.CASE_VIEW)
+    if view.everything:
+        return Case.objects.all()
+    condition = Q(reporter_account_id=actor.pk)
+    if view.paths:
+        condition |= view.q("place__path") | view.q("handling_place__path")
+    paths, organisations = handling_grants(actor)
+    if paths:
+        condition |= Q(handling_place__path__in=paths)
+    if organisations:
+        condition |= Q(handling_department_id__in=organisations) | Exists(
+            Summons.objects.filter(case=OuterRef("pk"), department_id__in=organisations)
+        )
+    return Case.objects.filter(condition)
+
+
+_DETAIL_RELATED = (
+    "category",
+    "place",
+    "handling_place",
+    "handling_department",
+    "current_handler",
+    "reporter_resident",
+    "duplicate_of",
+)
+
+
+def access_case(actor: Any, case_id: Any) -> Case:
+    """The case, or NotFound whether it is missing or out of the actor's sight."""
+    require_authenticated(actor)
+    try:
+        case_id = int(case_id)
+    except (TypeError, ValueError):
+        raise NotFound() from None
+    case = case_queryset(actor).select_related(*_DETAIL_RELATED).filter(pk=case_id).first()
+    if case is None:
+        raise NotFound()
+    return case
+
+
+def access_summons(actor: Any, summons_id: Any) -> Summons:
+    """A summons the actor may answer for its department (or NotFound)."""
+    require_authenticated(actor)
+    try:
+        summons_id = int(summons_id)
+    except (TypeError, ValueError):
+        raise NotFound() from None
+    summons = Summons.objects.select_related("case", "department").filter(pk=summons_id).first()
+    if summons is None or not handles_department(actor, summons.department_id):
+        raise NotFound()
+    return summons
+
+
+def category_list() -> QuerySet[CaseCategory]:
+    return CaseCategory.objects.filter(is_active=True).order_by("sort_order", "name")
+
+
+def access_category(category_id: Any) -> CaseCategory:
+    try:
+        category_id = int(category_id)
+    except (TypeError, ValueError):
+        raise NotFound() from None
+    category = CaseCategory.objects.filter(pk=category_id, is_active=True).first()
+    if category is None:
+        raise NotFound()
+    return category
+
+
+def intake_place(actor: Any, place_id: Any) -> Place:
+    """A place the actor may raise or record a case at: in their ``case.intake`` reach, or (for a resident) their
+    household or a place above it (their building, compound, community). NotFound otherwise."""
+    require_authenticated(actor)
+    try:
+        place_id = int(place_id)
+    except (TypeError, ValueError):
+        raise NotFound() from None
+    place = Place.objects.filter(pk=place_id, is_active=True).first()
+    if place is None:
+        raise NotFound()
+    if reach(actor, Permission.CASE_INTAKE).covers(place.path) or place.pk in resident_place_ids(actor):
+        return place
+    raise NotFound()
+
+
+def resident_households(actor: Any) -> list[Place]:
+    from gongzhi.people.selectors import account_households
+
+    if not _is_person(actor):
+        return []
+    return account_households(actor)
+
+
+def resident_place_ids(actor: Any) -> set[int]:
+    """Ids of the actor's households and every place above them."""
+    ids: set[int] = set()
+    for household in resident_households(actor):
+        ids.add(household.pk)
+        ids.update(household.ancestor_ids)
+    return ids
+
+
+# ---------------------------------------------------------------- lists
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    states: tuple[str, ...] = OPEN_STATES
+    level: str | None = None
+    category_id: int | None = None
+    overdue: bool | None = None
+    place: Place | None = None
+    search: str = ""
+
+
+_LIST_RELATED = ("category", "place", "handling_place", "handling_department", "current_handler", "reporter_resident")
+
+
+def my_cases(actor: Any) -> QuerySet[Case]:
+    """The cases a resident raised, newest first."""
+    if not _is_person(actor):
+        return Case.objects.none()
+    return (
+        Case.objects.filter(reporter_account_id=actor.pk)
+        .select_related(*_LIST_RELATED)
+        .order_by("-submitted_at", "-id")
+    )
+
+
+def handler_queue(actor: Any, filters: QueueFilters | None = None) -> QuerySet[Case]:
+    """Cases waiting at the actor's own places and departments, the nearest deadline first."""
+    filters = filters or QueueFilters()
+    if not _is_person(actor):
+        return Case.objects.none()
+    if actor.is_superuser:
+        queryset = Case.objects.all()
+    else:
+        paths, organisations = handling_grants(actor)
+        condition = Q(pk__in=[])
+        if paths:
+            condition |= Q(handling_place__path__in=paths)
+        if organisations:
+            condition |= Q(handling_department_id__in=organisations)
+        queryset = Case.objects.filter(condition)
+    if filters.states:
+        queryset = queryset.filter(state__in=filters.states)
+    if filters.level:
+        queryset = queryset.filter(level=filters.level)
+    if filters.category_id:
+        queryset = queryset.filter(category_id=filters.category_id)
+    if filters.overdue is not None:
+        queryset = queryset.filter(is_overdue=filters.overdue)
+    if filters.place is not None:
+        queryset = queryset.filter(subtree_q(filters.place.path, "place__path"))
+    text = filters.search.strip()
+    if text:
+        condition = Q(text__icontains=text) | Q(location_text__icontains=text) | Q(external_ref=text)
+        if text.isdigit():
+            condition |= Q(pk=int(text))
+        queryset = queryset.filter(condition)
+    return queryset.select_related(*_LIST_RELATED).order_by(
+        F("accept_by").asc(nulls_last=True), F("resolve_by").asc(nulls_last=True), "id"
+    )
+
+
+def duplicate_anchor(place: Place) -> Place:
+    """Where to look for the same matter: the building (or compound) of a household or entrance, else the place."""
+    if place.kind not in (PlaceKind.HOUSEHOLD, PlaceKind.ENTRANCE):
+        return place
+    ancestors = Place.objects.filter(
+        pk__in=place.ancestor_ids, kind__in=(PlaceKind.BUILDING, PlaceKind.COMPOUND)
+    ).order_by("-depth")
+    return ancestors.first() or place
+
+
+def possible_duplicates(
+    actor: Any,
+    *,
+    category: CaseCategory,
+    place: Place,
+    exclude: Case | None = None,
+    now: datetime | None = None,
+    days: int | None = None,
+    limit: int = 10,
+) -> list[Case]:
+    """Recent open (or just resolved) cases of the same category at the same building or place, that the actor
+    may see. A resident sees only their own; handlers see their area's."""
+    now = now or timezone.now()
+    days = days if days is not None else getattr(settings, "GONGZHI_CASE_DUPLICATE_DAYS", DUPLICATE_WINDOW_DAYS)
+    anchor = duplicate_anchor(place)
+    queryset = (
+        case_queryset(actor)
+        .filter(
+            category=category,
+            state__in=(*OPEN_STATES, CaseState.RESOLVED),
+            submitted_at__gte=now - timedelta(days=days),
+        )
+        .filter(subtree_q(anchor.path, "place__path"))
+        .select_related(*_LIST_RELATED)
+        .order_by("-submitted_at", "-id")
+    )
+    if exclude is not None:
+        queryset = queryset.exclude(pk=exclude.pk)
+    return list(queryset[:limit])
+
+
+def case_trail(case: Case) -> list[CaseEvent]:
+    return list(
+        CaseEvent.objects.filter(case=case)
+        .select_related("to_place", "from_place", "to_department", "from_department")
+        .order_by("occurred_at", "id")
+    )
+
+
+def case_summonses(case: Case) -> list[Summons]:
+    return list(case.summonses.select_related("department").order_by("summoned_at", "id"))
+
+
+def inbox(actor: Any, *, unread_only: bool = False) -> QuerySet[Notification]:
+    if not _is_person(actor):
+        return Notification.objects.none()
+    queryset = Notification.objects.filter(recipient_id=actor.pk)
+    if unread_only:
+        queryset = queryset.filter(read_at__isnull=True)
+    return queryset.order_by("-created_at", "-id")
+
+
+def case_with_trail(actor: Any, case_id: Any) -> Case:
+    """The case with its trail and summonses loaded (for detail pages and the API)."""
+    case = access_case(actor, case_id)
+    case.trail = case_trail(case)
+    case.summons_list = case_summonses(case)
+    return case
