@@ -30,4 +30,5 @@ urlpatterns = [
     path("points/", include("gongzhi.points.urls")),
     path("shop/", include("gongzhi.shop.urls")),
     path("cases/", include("gongzhi.cases.urls")),
+    path("open311/v2/", include("gongzhi.cases.open311_urls")),
 ]

@@ -126,3 +126,51 @@ class CaseAdmin(ReadOnlyAdmin):
     list_select_related = ("category", "place", "handling_place")
     exclude = ("contact_phone",)
     inlines = [CaseEventInline]
+
+
+# ---------------------------------------------------------------- Open311 API keys (gongzhi/cases/open311.py)
+
+
+class Open311KeyAdmin(DistrictConfigAdmin):
+    """Keys issued to outside systems. The key is generated on save and shown once; only its digest is kept."""
+
+    list_display = ("name", "prefix", "place", "account", "is_active", "created_at", "last_used_at")
+    list_filter = ("is_active",)
+    search_fields = ("name", "prefix")
+    raw_id_fields = ("place", "account")
+    readonly_fields = ("prefix", "created_at", "last_used_at")
+
+    def save_model(self, request, obj, form, change):
+        import secrets
+
+        from django.contrib import messages
+
+        from .open311 import key_digest
+
+        raw = None
+        if not change:
+            raw = secrets.token_urlsafe(32)
+            obj.digest, obj.prefix = key_digest(raw), raw[:8]
+        intake = reach(obj.account, Permission.CASE_INTAKE)
+        if not intake.covers(obj.place.path):
+            messages.warning(
+                request,
+                _("%(account)s holds no role with case.intake on %(place)s: requests from this key will be refused.")
+                % {"account": obj.account, "place": obj.place},
+            )
+        super().save_model(request, obj, form, change)
+        if raw is not None:
+            messages.success(
+                request,
+                _("The API key for %(name)s is %(key)s — copy it now, it is not shown again.")
+                % {"name": obj.name, "key": raw},
+            )
+
+
+def _register_open311_key_admin() -> None:
+    from .models import Open311Key
+
+    admin.site.register(Open311Key, Open311KeyAdmin)
+
+
+_register_open311_key_admin()

@@ -550,3 +550,784 @@ def merge(request, case_id: int, payload: MergeIn):
         raise NotFound()
     case = services.case_merge(actor=request.user, case=case, into=into, note=payload.note)
     return _reload(request, case)
+
+
+# ================================================================ visits, disputes, agent services, figures
+# (issue 5 items 5–8 and 11). Thin endpoints over visits.py, disputes.py, agents.py, kpis.py and performance.py.
+
+from datetime import date as _date  # noqa: E402
+
+from django.utils import timezone as _timezone  # noqa: E402
+from ninja import Status  # noqa: E402
+
+from gongzhi.core.access import reach as _reach  # noqa: E402
+from gongzhi.core.figures import Period  # noqa: E402
+from gongzhi.core.tree import subtree_q as _subtree_q  # noqa: E402
+from gongzhi.people.models import Account  # noqa: E402
+from gongzhi.people.roles import Permission as _Permission  # noqa: E402
+
+from . import agents as _agents  # noqa: E402
+from . import disputes as _disputes  # noqa: E402
+from . import kpis as _kpis  # noqa: E402
+from . import performance as _performance  # noqa: E402
+from . import visits as _visits  # noqa: E402
+from .models import (  # noqa: E402
+    AgentService,
+    AgentServiceState,
+    Dispute,
+    DisputeState,
+    HouseholdVisit,
+    VisitOutcome,
+)
+
+
+def _period(key: str | None) -> Period:
+    """A period from its key ("2026-W10", "2026-03", "2026-Q1", "2026", "2026-03-01..2026-03-31"); this month by
+    default."""
+    if not key:
+        today = _timezone.localdate()
+        return Period.month(today.year, today.month)
+    return Period.from_key(key)
+
+
+def _active_place(place_id: Any) -> Place:
+    try:
+        place = Place.objects.filter(pk=int(place_id), is_active=True).first()
+    except (TypeError, ValueError):
+        place = None
+    if place is None:
+        raise NotFound()
+    return place
+
+
+def _account(account_id: int | None, field: str) -> Account | None:
+    if account_id is None:
+        return None
+    account = Account.objects.filter(pk=account_id, is_active=True).first()
+    if account is None:
+        raise ValidationFailed(fields={field: _("No such person.")})
+    return account
+
+
+def _simple_page(queryset, page: int, page_size: int, render) -> dict:
+    start = (page - 1) * page_size
+    return {
+        "count": queryset.count(),
+        "page": page,
+        "page_size": page_size,
+        "results": [render(item) for item in queryset[start : start + page_size]],
+    }
+
+
+class RateOut(Schema):
+    numerator: int
+    denominator: int
+    percent: float | None = Field(None, description="Rounded half-up to one decimal place; null when nothing to rate")
+
+
+class PeriodOut(Schema):
+    kind: str
+    key: str
+    first: _date
+    last: _date
+
+
+class FiguresQuery(Schema):
+    place_id: int
+    period: str | None = Field(None, description="2026-W10, 2026-03, 2026-Q1, 2026 or 2026-03-01..2026-03-31")
+
+
+# ---------------------------------------------------------------- visits
+
+
+class VisitIn(Schema):
+    household_id: int
+    visited_on: _date
+    findings: str = Field("", max_length=2000)
+    opinion: str = Field("", max_length=2000)
+    handled_on_spot: bool = False
+    create_case: bool = False
+    category_id: int | None = None
+    reporter_resident_id: int | None = None
+
+
+class VisitOut(Schema):
+    id: int
+    household_id: int
+    household_name: str
+    visitor: str
+    visited_on: _date
+    findings: str
+    opinion: str
+    outcome: str
+    outcome_label: str
+    case_id: int | None
+    settled_at: datetime | None
+    settlement_note: str
+
+
+class VisitPage(Schema):
+    count: int
+    page: int
+    page_size: int
+    results: list[VisitOut]
+
+
+class VisitListQuery(PageQuery):
+    outcome: str | None = None
+    place_id: int | None = None
+
+
+class VisitHandleIn(Schema):
+    note: str = Field(..., max_length=2000)
+
+
+class VisitToCaseIn(Schema):
+    category_id: int
+    note: str = Field("", max_length=500)
+    reporter_resident_id: int | None = None
+
+
+class VisitSummaryOut(Schema):
+    visitor_id: int
+    visitor: str
+    period: PeriodOut
+    visits: int
+    households: int
+    opinions: int
+    handled: int
+    handled_on_spot: int
+    handled_later: int
+    passed_up: int
+    pending: int
+
+
+def visit_out(visit: HouseholdVisit) -> dict:
+    return {
+        "id": visit.pk,
+        "household_id": visit.household_id,
+        "household_name": visit.household.name,
+        "visitor": visit.visitor.label,
+        "visited_on": visit.visited_on,
+        "findings": visit.findings,
+        "opinion": visit.opinion,
+        "outcome": visit.outcome,
+        "outcome_label": str(VisitOutcome(visit.outcome).label),
+        "case_id": visit.became_case_id,
+        "settled_at": visit.settled_at,
+        "settlement_note": visit.settlement_note,
+    }
+
+
+def _visit_reload(request, visit: HouseholdVisit) -> dict:
+    return visit_out(_visits.access_visit(request.user, visit.pk))
+
+
+@router.get("/visits", response=VisitPage, summary="Household visits I logged or that lie in my reach")
+def visit_list(request, query: Query[VisitListQuery]):
+    queryset = _visits.visit_queryset(request.user).select_related("household", "visitor")
+    if query.outcome:
+        queryset = queryset.filter(outcome=query.outcome)
+    if query.place_id:
+        queryset = queryset.filter(_subtree_q(_active_place(query.place_id).path, "household__path"))
+    queryset = queryset.order_by("-visited_on", "-id")
+    return _simple_page(queryset, query.page, query.page_size, visit_out)
+
+
+@router.post("/visits", response={201: VisitOut}, summary="Log a household visit (an opinion may become a case)")
+def visit_create(request, payload: VisitIn):
+    household = Place.objects.filter(pk=payload.household_id).first()
+    category = access_category(payload.category_id) if payload.category_id else None
+    resident = _reporter_resident(request, payload.reporter_resident_id)
+    visit = services.visit_log(
+        actor=request.user,
+        household=household,
+        visited_on=payload.visited_on,
+        findings=payload.findings,
+        opinion=payload.opinion,
+        handled_on_spot=payload.handled_on_spot,
+        create_case=payload.create_case,
+        category=category,
+        reporter_resident=resident,
+    )
+    return Status(201, _visit_reload(request, visit))
+
+
+@router.get("/visits/summary", response=VisitSummaryOut, summary="My visit summary for a week (default: this week)")
+def visit_my_summary(request, period: str | None = None):
+    chosen = Period.from_key(period) if period else Period.week(_timezone.localdate())
+    return _visits.my_visit_summary(request.user, chosen).as_dict()
+
+
+@router.get(
+    "/visits/summaries", response=list[VisitSummaryOut], summary="Each visitor's summary under a place for a period"
+)
+def visit_summaries(request, query: Query[FiguresQuery]):
+    place = _active_place(query.place_id)
+    user = request.user
+    if not (_reach(user, _Permission.CASE_VIEW).covers(place.path)):
+        raise NotFound()
+    chosen = Period.from_key(query.period) if query.period else Period.week(_timezone.localdate())
+    return [summary.as_dict() for summary in _visits.visit_summaries(period=chosen, place=place)]
+
+
+@router.get("/visits/{int:visit_id}", response=VisitOut, summary="One household visit")
+def visit_detail(request, visit_id: int):
+    return visit_out(_visits.access_visit(request.user, visit_id))
+
+
+@router.post("/visits/{int:visit_id}/handle", response=VisitOut, summary="The pending opinion was handled later")
+def visit_handle(request, visit_id: int, payload: VisitHandleIn):
+    visit = _visits.visit_opinion_handle(
+        actor=request.user, visit=_visits.access_visit(request.user, visit_id), note=payload.note
+    )
+    return _visit_reload(request, visit)
+
+
+@router.post("/visits/{int:visit_id}/to-case", response=VisitOut, summary="Pass the pending opinion up as a case")
+def visit_to_case(request, visit_id: int, payload: VisitToCaseIn):
+    visit = _visits.visit_opinion_to_case(
+        actor=request.user,
+        visit=_visits.access_visit(request.user, visit_id),
+        category=access_category(payload.category_id),
+        note=payload.note,
+        reporter_resident=_reporter_resident(request, payload.reporter_resident_id),
+    )
+    return _visit_reload(request, visit)
+
+
+# ---------------------------------------------------------------- disputes
+
+
+class PartyInSchema(Schema):
+    side: str = Field(..., description="applicant, respondent or other")
+    resident_id: int | None = None
+    organisation_id: int | None = None
+    name: str = Field("", max_length=100)
+    phone: str = Field("", max_length=20)
+
+
+class DisputeIn(Schema):
+    place_id: int
+    kind: str
+    description: str = Field(..., max_length=2000)
+    found_on: _date
+    parties: list[PartyInSchema]
+    mediator_id: int | None = None
+    source_case_id: int | None = None
+
+
+class PartyOut(Schema):
+    id: int
+    side: str
+    kind: str
+    name: str
+    phone: str
+
+
+class SessionOut(Schema):
+    id: int
+    held_at: datetime
+    mediator: str
+    notes: str
+
+
+class DisputeOut(Schema):
+    id: int
+    kind: str
+    kind_label: str
+    place_id: int
+    place_name: str
+    description: str
+    found_on: _date
+    state: str
+    state_label: str
+    mediator_id: int | None
+    mediator: str
+    agreement_text: str
+    referred_to: str
+    outcome_note: str
+    closed_at: datetime | None
+
+
+class DisputeDetailOut(DisputeOut):
+    parties: list[PartyOut]
+    sessions: list[SessionOut]
+
+
+class DisputePage(Schema):
+    count: int
+    page: int
+    page_size: int
+    results: list[DisputeOut]
+
+
+class DisputeListQuery(PageQuery):
+    state: str | None = None
+    place_id: int | None = None
+
+
+class MediatorIn(Schema):
+    mediator_id: int
+
+
+class SessionIn(Schema):
+    held_at: datetime
+    notes: str = Field(..., max_length=2000)
+
+
+class AgreementIn(Schema):
+    agreement: str = Field(..., max_length=2000)
+
+
+class DisputeReferIn(Schema):
+    reason: str = Field(..., max_length=500)
+    to: str = Field("", max_length=150)
+    to_organisation_id: int | None = None
+
+
+def dispute_out(dispute: Dispute) -> dict:
+    return {
+        "id": dispute.pk,
+        "kind": dispute.kind,
+        "kind_label": str(dispute.get_kind_display()),
+        "place_id": dispute.place_id,
+        "place_name": dispute.place.name,
+        "description": dispute.description,
+        "found_on": dispute.found_on,
+        "state": dispute.state,
+        "state_label": str(DisputeState(dispute.state).label),
+        "mediator_id": dispute.mediator_id,
+        "mediator": dispute.mediator.label if dispute.mediator_id else "",
+        "agreement_text": dispute.agreement_text,
+        "referred_to": dispute.referred_to,
+        "outcome_note": dispute.outcome_note,
+        "closed_at": dispute.closed_at,
+    }
+
+
+def _party_out(party) -> dict:
+    if party.organisation_id:
+        kind, name = "organisation", party.organisation.name
+    elif party.resident_id:
+        kind, name = "resident", mask_name(party.resident.name)
+    else:
+        kind, name = "person", mask_name(party.name)
+    return {"id": party.pk, "side": party.side, "kind": kind, "name": name, "phone": mask_phone(party.phone)}
+
+
+def dispute_detail_out(dispute: Dispute) -> dict:
+    data = dispute_out(dispute)
+    data["parties"] = [_party_out(party) for party in _disputes.dispute_parties(dispute)]
+    data["sessions"] = [
+        {"id": item.pk, "held_at": item.held_at, "mediator": item.mediator.label, "notes": item.notes}
+        for item in _disputes.dispute_sessions(dispute)
+    ]
+    return data
+
+
+def _dispute_reload(request, dispute: Dispute) -> dict:
+    return dispute_detail_out(_disputes.access_dispute(request.user, dispute.pk))
+
+
+def _organisation_or_404(organisation_id: int | None) -> Organisation | None:
+    if organisation_id is None:
+        return None
+    organisation = Organisation.objects.filter(pk=organisation_id).first()
+    if organisation is None:
+        raise NotFound()
+    return organisation
+
+
+@router.get("/disputes", response=DisputePage, summary="Disputes in my reach")
+def dispute_list(request, query: Query[DisputeListQuery]):
+    queryset = _disputes.dispute_queryset(request.user).select_related("place", "mediator")
+    if query.state:
+        queryset = queryset.filter(state=query.state)
+    if query.place_id:
+        queryset = queryset.filter(_subtree_q(_active_place(query.place_id).path, "place__path"))
+    queryset = queryset.order_by("-found_on", "-id")
+    return _simple_page(queryset, query.page, query.page_size, dispute_out)
+
+
+@router.post("/disputes", response={201: DisputeDetailOut}, summary="Register a dispute with its parties")
+def dispute_create(request, payload: DisputeIn):
+    parties = []
+    for party in payload.parties:
+        resident = None
+        if party.resident_id is not None:
+            resident = Resident.objects.select_related("household").filter(pk=party.resident_id).first()
+            if resident is None:
+                raise NotFound()
+        parties.append(
+            _disputes.PartyIn(
+                side=party.side,
+                resident=resident,
+                organisation=_organisation_or_404(party.organisation_id),
+                name=party.name,
+                phone=party.phone,
+            )
+        )
+    source_case = access_case(request.user, payload.source_case_id) if payload.source_case_id else None
+    dispute = _disputes.dispute_register(
+        actor=request.user,
+        place=Place.objects.filter(pk=payload.place_id).first(),
+        kind=payload.kind,
+        description=payload.description,
+        found_on=payload.found_on,
+        parties=parties,
+        mediator=_account(payload.mediator_id, "mediator"),
+        source_case=source_case,
+    )
+    return Status(201, _dispute_reload(request, dispute))
+
+
+@router.get("/disputes/{int:dispute_id}", response=DisputeDetailOut, summary="One dispute with parties and sessions")
+def dispute_detail(request, dispute_id: int):
+    return dispute_detail_out(_disputes.access_dispute(request.user, dispute_id))
+
+
+@router.post("/disputes/{int:dispute_id}/mediator", response=DisputeDetailOut, summary="Assign the mediator")
+def dispute_mediator(request, dispute_id: int, payload: MediatorIn):
+    dispute = _disputes.dispute_assign_mediator(
+        actor=request.user,
+        dispute=_disputes.access_dispute(request.user, dispute_id),
+        mediator=_account(payload.mediator_id, "mediator"),
+    )
+    return _dispute_reload(request, dispute)
+
+
+@router.post("/disputes/{int:dispute_id}/sessions", response=DisputeDetailOut, summary="Record a mediation session")
+def dispute_session(request, dispute_id: int, payload: SessionIn):
+    dispute = _disputes.access_dispute(request.user, dispute_id)
+    _disputes.dispute_session_add(actor=request.user, dispute=dispute, held_at=payload.held_at, notes=payload.notes)
+    return _dispute_reload(request, dispute)
+
+
+@router.post("/disputes/{int:dispute_id}/resolve", response=DisputeDetailOut, summary="The parties reached agreement")
+def dispute_resolve(request, dispute_id: int, payload: AgreementIn):
+    dispute = _disputes.dispute_resolve(
+        actor=request.user, dispute=_disputes.access_dispute(request.user, dispute_id), agreement=payload.agreement
+    )
+    return _dispute_reload(request, dispute)
+
+
+@router.post("/disputes/{int:dispute_id}/refer", response=DisputeDetailOut, summary="Refer the dispute onward")
+def dispute_refer(request, dispute_id: int, payload: DisputeReferIn):
+    dispute = _disputes.dispute_refer(
+        actor=request.user,
+        dispute=_disputes.access_dispute(request.user, dispute_id),
+        reason=payload.reason,
+        to=payload.to,
+        to_organisation=_organisation_or_404(payload.to_organisation_id),
+    )
+    return _dispute_reload(request, dispute)
+
+
+@router.post(
+    "/disputes/{int:dispute_id}/close-unresolved", response=DisputeDetailOut, summary="End mediation unresolved"
+)
+def dispute_close_unresolved(request, dispute_id: int, payload: ReasonIn):
+    dispute = _disputes.dispute_close_unresolved(
+        actor=request.user, dispute=_disputes.access_dispute(request.user, dispute_id), reason=payload.reason
+    )
+    return _dispute_reload(request, dispute)
+
+
+# ---------------------------------------------------------------- agent services
+
+
+class AgentServiceIn(Schema):
+    resident_id: int
+    kind: str
+    title: str = Field(..., max_length=150)
+    agent_id: int | None = None
+    steps: list[str] | None = Field(None, description="Step titles; the usual steps for the kind when omitted")
+    note: str = Field("", max_length=2000)
+    due_by: datetime | None = None
+
+
+class StepOut(Schema):
+    position: int
+    title: str
+    done_at: datetime | None
+    done_by: str
+    note: str
+
+
+class AgentServiceOut(Schema):
+    id: int
+    kind: str
+    kind_label: str
+    title: str
+    resident: str
+    place_id: int
+    agent_id: int
+    agent: str
+    state: str
+    state_label: str
+    note: str
+    received_at: datetime
+    due_by: datetime | None
+    completed_at: datetime | None
+
+
+class AgentServiceDetailOut(AgentServiceOut):
+    steps: list[StepOut]
+
+
+class AgentServicePage(Schema):
+    count: int
+    page: int
+    page_size: int
+    results: list[AgentServiceOut]
+
+
+class AgentServiceListQuery(PageQuery):
+    state: str | None = None
+    mine: bool = False
+
+
+class StepIn(Schema):
+    title: str = Field(..., max_length=150)
+
+
+class AgentCountOut(Schema):
+    agent_id: int
+    agent: str
+    received: int
+    completed: int
+    open: int
+
+
+def agent_service_out(service: AgentService) -> dict:
+    return {
+        "id": service.pk,
+        "kind": service.kind,
+        "kind_label": str(service.get_kind_display()),
+        "title": service.title,
+        "resident": mask_name(service.resident.name),
+        "place_id": service.place_id,
+        "agent_id": service.agent_id,
+        "agent": service.agent.label,
+        "state": service.state,
+        "state_label": str(AgentServiceState(service.state).label),
+        "note": service.note,
+        "received_at": service.received_at,
+        "due_by": service.due_by,
+        "completed_at": service.completed_at,
+    }
+
+
+def agent_service_detail_out(service: AgentService) -> dict:
+    data = agent_service_out(service)
+    data["steps"] = [
+        {
+            "position": step.position,
+            "title": step.title,
+            "done_at": step.done_at,
+            "done_by": step.done_by.label if step.done_by_id else "",
+            "note": step.note,
+        }
+        for step in _agents.agent_service_steps(service)
+    ]
+    return data
+
+
+def _agent_service_reload(request, service: AgentService) -> dict:
+    return agent_service_detail_out(_agents.access_agent_service(request.user, service.pk))
+
+
+@router.get("/agent-services", response=AgentServicePage, summary="Agent service matters in my reach")
+def agent_service_list(request, query: Query[AgentServiceListQuery]):
+    queryset = _agents.agent_service_queryset(request.user).select_related("resident", "agent")
+    if query.state:
+        queryset = queryset.filter(state=query.state)
+    if query.mine:
+        queryset = queryset.filter(agent_id=request.user.pk)
+    queryset = queryset.order_by("-received_at", "-id")
+    return _simple_page(queryset, query.page, query.page_size, agent_service_out)
+
+
+@router.get("/agent-services/counts", response=list[AgentCountOut], summary="Matters per agent for a place and period")
+def agent_service_counts(request, query: Query[FiguresQuery]):
+    place = _active_place(query.place_id)
+    if not _reach(request.user, _Permission.AGENT_SERVICE).covers(place.path):
+        _kpis.require_figures_reach(request.user, place)
+    return _kpis.agent_counts(place, _period(query.period))
+
+
+@router.post("/agent-services", response={201: AgentServiceDetailOut}, summary="Take on a matter for a resident")
+def agent_service_create(request, payload: AgentServiceIn):
+    resident = Resident.objects.select_related("household").filter(pk=payload.resident_id).first()
+    if resident is None:
+        raise NotFound()
+    service = _agents.agent_service_open(
+        actor=request.user,
+        resident=resident,
+        kind=payload.kind,
+        title=payload.title,
+        agent=_account(payload.agent_id, "agent"),
+        steps=payload.steps,
+        note=payload.note,
+        due_by=payload.due_by,
+    )
+    return Status(201, _agent_service_reload(request, service))
+
+
+@router.get("/agent-services/{int:service_id}", response=AgentServiceDetailOut, summary="One matter with its steps")
+def agent_service_detail(request, service_id: int):
+    return agent_service_detail_out(_agents.access_agent_service(request.user, service_id))
+
+
+@router.post("/agent-services/{int:service_id}/steps", response=AgentServiceDetailOut, summary="Add a step")
+def agent_service_step_add(request, service_id: int, payload: StepIn):
+    service = _agents.access_agent_service(request.user, service_id)
+    _agents.agent_service_step_add(actor=request.user, service=service, title=payload.title)
+    return _agent_service_reload(request, service)
+
+
+@router.post(
+    "/agent-services/{int:service_id}/steps/{int:position}/done",
+    response=AgentServiceDetailOut,
+    summary="Mark a step done (in order)",
+)
+def agent_service_step_done(request, service_id: int, position: int, payload: NoteIn):
+    service = _agents.access_agent_service(request.user, service_id)
+    _agents.agent_service_step_done(actor=request.user, service=service, position=position, note=payload.note)
+    return _agent_service_reload(request, service)
+
+
+@router.post("/agent-services/{int:service_id}/complete", response=AgentServiceDetailOut, summary="Complete the matter")
+def agent_service_complete(request, service_id: int, payload: NoteIn):
+    service = _agents.agent_service_complete(
+        actor=request.user, service=_agents.access_agent_service(request.user, service_id), note=payload.note
+    )
+    return _agent_service_reload(request, service)
+
+
+@router.post("/agent-services/{int:service_id}/cancel", response=AgentServiceDetailOut, summary="Cancel the matter")
+def agent_service_cancel(request, service_id: int, payload: ReasonIn):
+    service = _agents.agent_service_cancel(
+        actor=request.user, service=_agents.access_agent_service(request.user, service_id), reason=payload.reason
+    )
+    return _agent_service_reload(request, service)
+
+
+# ---------------------------------------------------------------- KPIs and performance
+
+
+class CaseFiguresOut(Schema):
+    received: int
+    closed: int
+    open: int
+    on_time: RateOut
+    satisfaction: RateOut
+    resolved_in_grid: RateOut
+    resolved_in_community: RateOut
+
+
+class DisputeFiguresOut(Schema):
+    found: int
+    resolved: int
+    referred: int
+    not_resolved: int
+    in_mediation: int
+    resolution_rate: RateOut
+
+
+class VisitFiguresOut(Schema):
+    visits: int
+    households: int
+    opinions: int
+    handled: int
+    being_handled: int
+    passed_up: int
+
+
+class AgentFiguresOut(Schema):
+    agents: int
+    received: int
+    completed: int
+    open: int
+
+
+class KpiPlaceOut(Schema):
+    id: int
+    name: str
+    kind: str
+
+
+class KpisOut(Schema):
+    place: KpiPlaceOut
+    period: PeriodOut
+    cases: CaseFiguresOut
+    disputes: DisputeFiguresOut
+    visits: VisitFiguresOut
+    agent_services: AgentFiguresOut
+    not_computed: list[str]
+
+
+class WorkerPerformanceOut(Schema):
+    account_id: int
+    name: str
+    grids: list[str]
+    cases: CaseFiguresOut
+    visits: int
+    opinions: int
+
+
+class PerformanceOut(Schema):
+    place: KpiPlaceOut
+    period: PeriodOut
+    workers: list[WorkerPerformanceOut]
+
+
+class PointsClaimIn(Schema):
+    case_id: int
+    item_id: int
+    account_id: int | None = None
+
+
+class PointsClaimOut(Schema):
+    claim_id: int
+    state: str
+
+
+@router.get("/kpis", response=KpisOut, summary="Case, dispute, visit and agent service figures for a place and period")
+def kpis(request, query: Query[FiguresQuery]):
+    place = _active_place(query.place_id)
+    return _kpis.case_kpis(actor=request.user, place=place, period=_period(query.period)).as_dict()
+
+
+@router.get("/performance", response=PerformanceOut, summary="Grid workers' performance under a place")
+def performance(request, query: Query[FiguresQuery]):
+    place = _active_place(query.place_id)
+    period = _period(query.period)
+    workers = _performance.performance_for(actor=request.user, place=place, period=period)
+    return {
+        "place": {"id": place.pk, "name": place.name, "kind": place.kind},
+        "period": period.as_dict(),
+        "workers": [worker.as_dict() for worker in workers],
+    }
+
+
+@router.post(
+    "/performance/points-claim",
+    response={201: PointsClaimOut},
+    summary="Claim red points for the handler of a closed, well-rated request",
+)
+def performance_points_claim(request, payload: PointsClaimIn):
+    from gongzhi.points.models import PointItem, PointsAccount
+
+    case = access_case(request.user, payload.case_id)
+    item = PointItem.objects.filter(pk=payload.item_id, is_active=True).first()
+    if item is None:
+        raise ValidationFailed(fields={"item_id": _("No such point item.")})
+    account = None
+    if payload.account_id is not None:
+        account = PointsAccount.objects.filter(pk=payload.account_id, is_active=True).first()
+        if account is None:
+            raise ValidationFailed(fields={"account_id": _("No such points account.")})
+    claim = _performance.case_points_claim(actor=request.user, case=case, item=item, account=account)
+    return Status(201, {"claim_id": claim.pk, "state": claim.state})

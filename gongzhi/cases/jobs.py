@@ -25,3 +25,15 @@ def close_unrated(*, run_key: str, now: datetime) -> dict:
 def notification_digest(*, run_key: str, now: datetime) -> dict:
     """One e-mail per person with the day's unread notifications."""
     return send_notification_digests(now=now)
+
+
+@periodic_job(name="cases.weekly_visit_summaries", every="week", at="06:00", atomic=False)
+def weekly_visit_summaries(*, run_key: str, now: datetime) -> dict:
+    """Monday morning: each building head's (and every visitor's) summary of last week's visits goes to their inbox
+    and to the grid workers above them. The week is the one before the run's week (run key "2026-W10" summarises
+    2026-W09)."""
+    from gongzhi.core.figures import Period
+
+    from .visits import send_weekly_visit_summaries
+
+    return send_weekly_visit_summaries(period=Period.from_key(run_key).previous(), now=now)

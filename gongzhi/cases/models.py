@@ -579,6 +579,7 @@ class VisitOutcome(models.TextChoices):
     HANDLED_ON_SPOT = "handled_on_spot", _("handled on the spot")
     PENDING = "pending", _("being handled")
     BECAME_CASE = "became_case", _("passed up as a case")
+    HANDLED_LATER = "handled_later", _("handled after the visit")
 
 
 class HouseholdVisit(models.Model):
@@ -598,6 +599,17 @@ class HouseholdVisit(models.Model):
         Case, verbose_name=_("case"), null=True, blank=True, on_delete=models.PROTECT, related_name="source_visit"
     )
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    # A pending opinion settled after the visit: handled by someone (handled_later) or passed up as a case.
+    settled_at = models.DateTimeField(_("settled at"), null=True, blank=True)
+    settled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("settled by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    settlement_note = models.TextField(_("what was done"), blank=True)
 
     class Meta:
         verbose_name = _("household visit")
@@ -615,6 +627,10 @@ class HouseholdVisit(models.Model):
                 name="visit_case_matches_outcome",
             ),
             models.CheckConstraint(condition=Q(outcome="none") | ~Q(opinion=""), name="visit_outcome_needs_opinion"),
+            models.CheckConstraint(
+                condition=~Q(outcome="handled_later") | (Q(settled_at__isnull=False) & ~Q(settlement_note="")),
+                name="visit_handled_later_has_note",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -844,3 +860,44 @@ class AgentServiceStep(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+# ---------------------------------------------------------------- Open311 (outside systems)
+
+
+class Open311Key(models.Model):
+    """An API key issued to an outside system (the 12345 hotline, a city platform) for Open311 GeoReport v2.
+
+    Only a SHA-256 digest of the key is stored; the key itself is shown once, when it is issued. Requests the
+    system files are recorded by ``account`` (which must hold ``case.intake`` on ``place``) at a place under
+    ``place``; reads with the key also see the description of the requests under ``place``.
+    """
+
+    name = models.CharField(_("system"), max_length=100)
+    place = models.ForeignKey(
+        Place,
+        verbose_name=_("files requests under"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_("Requests from this system are filed at this place or a place under it."),
+    )
+    account = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("records as"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_("A service account holding a role with case.intake on the place above."),
+    )
+    digest = models.CharField(_("key digest"), max_length=64, unique=True, editable=False)
+    prefix = models.CharField(_("key begins with"), max_length=8, editable=False)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("issued at"), default=timezone.now, editable=False)
+    last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("Open311 API key")
+        verbose_name_plural = _("Open311 API keys")
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"

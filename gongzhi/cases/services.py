@@ -209,7 +209,8 @@ def route_case(*, category: CaseCategory, place: Place, level: str | None = None
     chain = _ancestors_and_self(place)
     candidate: str | None = target
     while candidate is not None:
-        handling = place_for_level(place, candidate, chain)
+        handling = _staffed_grid(chain) if candidate == CaseLevel.GRID else None
+        handling = handling or place_for_level(place, candidate, chain)
         if handling is not None:
             return Route(candidate, handling, department, _default_handler(candidate, handling, department))
         candidate = next_level(candidate)
@@ -218,6 +219,26 @@ def route_case(*, category: CaseCategory, place: Place, level: str | None = None
         _("No place above this one can handle requests. Choose a place inside a district."),
         fields={"place": _("Choose another place.")},
     )
+
+
+def _staffed_grid(chain: list[Place]) -> Place | None:
+    """The deepest grid above the place that has a grid worker today: grids nest three levels, and a community
+    may staff only its first-level grids, so a household's case goes to the nearest grid someone works."""
+    grids = [item for item in chain if item.kind == PlaceKind.GRID and item.is_active]
+    if not grids:
+        return None
+    today = timezone.localdate()
+    staffed = set(
+        RoleAssignment.objects.filter(
+            role=Role.GRID_WORKER, place__in=grids, starts_on__lte=today, account__is_active=True
+        )
+        .filter(Q(ends_on__isnull=True) | Q(ends_on__gte=today))
+        .values_list("place_id", flat=True)
+    )
+    for grid in reversed(grids):
+        if grid.pk in staffed:
+            return grid
+    return None
 
 
 def _default_handler(level: str, place: Place, department: Organisation | None) -> Any:

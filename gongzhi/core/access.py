@@ -53,9 +53,6 @@ def grants(actor: Any) -> list[tuple[str, str, int | None]]:
     return rows
 
 
-_grants = grants  # the former private name, kept while callers move to ``grants``
-
-
 def forget_grants(actor: Any) -> None:
     """Drop the cached roles (after a role change within the same request)."""
     if hasattr(actor, "_gongzhi_grants"):

@@ -20,7 +20,12 @@ from django.db import transaction
 
 DEMO_SEED = 2024
 # Dotted module paths, in the order they run. Append a domain's module to add its demo data.
-STEPS: list[str] = ["gongzhi.demo.steps_district"]
+STEPS: list[str] = [
+    "gongzhi.demo.steps_district",
+    "gongzhi.demo.steps_points",
+    "gongzhi.demo.steps_shop",
+    "gongzhi.demo.steps_cases",
+]
 
 
 @dataclass

@@ -526,3 +526,34 @@ class SelectionCandidate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.selection_id} #{self.rank}"
+
+
+# ---------------------------------------------------------------- rankings
+
+
+class RankBucket(models.Model):
+    """How many accounts of a kind in a large scope (a district or a street) had each all-time score.
+
+    Refreshed by the job ``points.refresh_rankings`` as of ``taken_at``; "my rank" reads one bucket (an index
+    lookup) and corrects it with the few accounts whose earned points moved since, so the answer is exact and
+    does not count hundreds of thousands of index entries (see gongzhi/points/rankings.py). ``kind`` "" stands
+    for every kind of holder account; ``above`` counts the accounts with a higher score, ``total`` all of them.
+    Derived data: rebuilt, never edited by hand.
+    """
+
+    scope = models.ForeignKey(Place, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=16, blank=True)
+    score = models.BigIntegerField()
+    accounts = models.PositiveIntegerField()
+    above = models.PositiveIntegerField()
+    total = models.PositiveIntegerField()
+    taken_at = models.DateTimeField()
+    max_account_id = models.BigIntegerField()
+
+    class Meta:
+        verbose_name = _("ranking bucket")
+        verbose_name_plural = _("ranking buckets")
+        constraints = [models.UniqueConstraint(fields=["scope", "kind", "score"], name="rankbucket_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.scope_id} {self.kind or '*'} {self.score}: {self.accounts}"

@@ -221,6 +221,9 @@ class Redemption(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     hold_transfer = models.OneToOneField(Transfer, on_delete=models.PROTECT, related_name="+")
     finish_transfer = models.OneToOneField(Transfer, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # Who verifies the order: "m<merchant id>" for a merchant's offer, "c<community id>" for the community's own
+    # shop. A pickup code is unique among the open orders of one counter, so a clerk's typed code finds one order.
+    counter = models.CharField(_("counter"), max_length=24, default="", db_index=True)
 
     class Meta:
         verbose_name = _("redemption")
@@ -230,9 +233,33 @@ class Redemption(models.Model):
             models.UniqueConstraint(
                 fields=["offer", "pickup_code"], condition=Q(state="held"), name="redemption_open_code_unique_per_offer"
             ),
+            models.UniqueConstraint(
+                fields=["counter", "pickup_code"],
+                condition=Q(state="held"),
+                name="redemption_open_code_unique_per_counter",
+            ),
             models.CheckConstraint(condition=Q(quantity__gt=0), name="redemption_quantity_positive"),
         ]
         indexes = [models.Index(fields=["state", "expires_at"], name="redemption_expiry_idx")]
 
     def __str__(self) -> str:
         return f"{self.offer_id} {self.account_id} {self.state}"
+
+
+class PointsCard(models.Model):
+    """A resident's points card (红色积分卡 / 一卡通): a signed QR identity plus a short code to type.
+
+    The QR carries the account id and the card's code, signed with the site's key; reissuing a card changes the
+    code, so an old printed card or screenshot stops working.
+    """
+
+    account = models.OneToOneField(PointsAccount, on_delete=models.PROTECT, related_name="points_card")
+    code = models.CharField(_("card code"), max_length=8, unique=True)
+    issued_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("points card")
+        verbose_name_plural = _("points cards")
+
+    def __str__(self) -> str:
+        return f"{self.account_id}"

@@ -1,0 +1,76 @@
+"""The points shop in a real browser: a resident redeems on a phone, the clerk types the pickup code at the
+counter, the resident's balance and the street office's settlement show it."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from gongzhi.people.roles import Role
+from gongzhi.people.tests.factories import account_with_role
+from gongzhi.shop.tests.factories import clerk_of, make_merchant, make_offer, open_shop, resident_with_points
+
+from .conftest import DESKTOP, PHONE
+from .test_journeys import log_in
+
+pytestmark = pytest.mark.browser
+
+
+def test_resident_redeems_clerk_verifies_balance_and_settlement_show_it(new_page, tree, screenshot_dir):
+    community = tree["community_a"]
+    open_shop(community)
+    merchant = make_merchant(community, "张记面馆")
+    clerk_of(merchant, "clerk_zhang")
+    make_offer(community, merchant, title="牛肉面一碗", points_price=30, stock=5, discount_value="12.00")
+    login, _account = resident_with_points(tree["household_a1"], 100, name="张三")
+    login.username = "zhangsan"
+    login.save(update_fields=["username"])
+    account_with_role(Role.STREET_ADMIN, tree["street"], username="street_office")
+
+    # The resident, on a phone: the shop from the bottom bar, the offer, redeem.
+    phone = new_page(viewport=PHONE)
+    log_in(phone, "zhangsan")
+    phone.locator("nav.bottombar a[href='/shop/']").click()
+    expect(phone.get_by_test_id("balance")).to_have_text("100")
+    phone.get_by_test_id("offers").get_by_role("link", name=re.compile("牛肉面一碗")).click()
+    phone.get_by_test_id("redeem").click()
+    expect(phone.get_by_test_id("order")).to_have_attribute("data-state", "held")
+    code = phone.get_by_test_id("pickup-code").inner_text().strip()
+    assert re.fullmatch(r"\d{6}", code)
+    expect(phone.locator(".qr svg")).to_be_visible()
+    if screenshot_dir is not None:
+        screenshot_dir.mkdir(parents=True, exist_ok=True)
+        phone.screenshot(path=str(screenshot_dir / "shop-order-phone.png"), full_page=True)
+
+    # The clerk, on an old phone without a camera API: types the six digits.
+    counter = new_page(viewport=PHONE)
+    log_in(counter, "clerk_zhang")
+    counter.goto("/shop/counter/")
+    expect(counter.get_by_test_id("counter-label")).to_contain_text("张记面馆")
+    counter.fill("#id_code", code)
+    counter.get_by_test_id("verify").click()
+    expect(counter.get_by_test_id("verified")).to_contain_text("牛肉面一碗")
+    # The same code again is refused, clearly.
+    counter.fill("#id_code", code)
+    counter.get_by_test_id("verify").click()
+    expect(counter.get_by_test_id("counter-error")).to_have_attribute("data-code", "code_used")
+
+    # The resident's balance shows the points spent, and the order is picked up.
+    phone.goto("/shop/")
+    expect(phone.get_by_test_id("balance")).to_have_text("70")
+    expect(phone.get_by_test_id("held")).to_have_text("0")
+    phone.get_by_test_id("my-orders").click()
+    expect(phone.get_by_test_id("orders").locator(".state-completed")).to_have_count(1)
+
+    # The street office's settlement for the month.
+    office = new_page(viewport=DESKTOP)
+    log_in(office, "street_office")
+    office.goto("/shop/settlement/")
+    row = office.get_by_test_id("settlement-row").filter(has_text="张记面馆")
+    expect(row).to_contain_text("12.00")
+    expect(row.get_by_test_id("settlement-points")).to_have_text("30")
+    with office.expect_download() as download:
+        office.get_by_test_id("export").click()
+    assert download.value.suggested_filename.endswith(".xlsx")

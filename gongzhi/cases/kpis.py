@@ -1,0 +1,290 @@
+"""The case figures of shared/kpis.md ("Cases and disputes", agent services), for any place (its subtree) and any
+period (``gongzhi.core.figures.Period``: Monday-start weeks, months, quarters, years, custom ranges; local days in
+Asia/Shanghai). Each group of figures is one aggregate query, whatever the amount of data.
+
+Definitions (a rate is always a ``Rate`` with numerator and denominator):
+
+Cases — by the place of the matter (``Case.place``) under the chosen place:
+- received: submitted in the period, not counting requests merged into another as duplicates (the matter is
+  counted once, on the request it was merged into);
+- closed: closed in the period (``closed_at``; rejected and withdrawn requests are not "closed");
+- open: received in the period and not yet finished now (submitted, accepted, in progress, or resolved and waiting
+  for the resident's rating);
+- on-time rate: closed in the period and never overdue / closed in the period;
+- satisfaction rate: satisfied + basically satisfied / closed in the period with a rating;
+- resolved-in-grid rate (小事不出网格): closed in the period and resolved at grid level / closed in the period;
+- resolved-in-community rate (大事不出社区): resolved at grid or community level / closed in the period.
+
+Disputes — found in the period under the place (a cohort: what became of the disputes found then): found, resolved
+(agreement), referred, not resolved, still in mediation; resolution rate = resolved / found (seed 004: 195 / 203 =
+96.1 %).
+
+Visits — visits made in the period to households under the place: visits, households visited, opinions collected,
+handled (on the spot, after the visit, or passed up as a case that has since been finished), being handled (pending,
+or passed up as a case still open), passed up as cases. handled + being handled = collected (seed 004: 733 + 63 =
+796).
+
+Agent services — matters of residents under the place: received in the period, completed in the period, still open
+now of those received; agents = distinct agents who received or completed a matter in the period.
+
+Not computed here: problems solved through forums and joint meetings — deliberation and co-building are not
+modelled yet (no such app in this tree).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Count, Q
+from django.utils.translation import gettext as _
+
+from gongzhi.core.access import reach, require_authenticated
+from gongzhi.core.errors import NotFound
+from gongzhi.core.figures import Period, Rate
+from gongzhi.core.tree import subtree_q
+from gongzhi.people.roles import Permission
+from gongzhi.places.models import Place
+
+from .models import (
+    FINAL_STATES,
+    OPEN_STATES,
+    AgentService,
+    AgentServiceState,
+    Case,
+    CaseLevel,
+    CaseState,
+    Dispute,
+    DisputeState,
+    HouseholdVisit,
+    Satisfaction,
+    VisitOutcome,
+)
+
+GOOD_RATINGS = (Satisfaction.SATISFIED, Satisfaction.BASICALLY_SATISFIED)
+IN_COMMUNITY_LEVELS = (CaseLevel.GRID, CaseLevel.COMMUNITY)
+
+
+def _rate_dict(value: Any) -> Any:
+    return value.as_dict() if isinstance(value, Rate) else value
+
+
+@dataclass(frozen=True)
+class Figures:
+    def as_dict(self) -> dict:
+        return {name: _rate_dict(getattr(self, name)) for name in self.__dataclass_fields__}
+
+
+@dataclass(frozen=True)
+class CaseFigures(Figures):
+    received: int
+    closed: int
+    open: int
+    on_time: Rate
+    satisfaction: Rate
+    resolved_in_grid: Rate
+    resolved_in_community: Rate
+
+
+@dataclass(frozen=True)
+class DisputeFigures(Figures):
+    found: int
+    resolved: int
+    referred: int
+    not_resolved: int
+    in_mediation: int
+    resolution_rate: Rate
+
+
+@dataclass(frozen=True)
+class VisitFigures(Figures):
+    visits: int
+    households: int
+    opinions: int
+    handled: int
+    being_handled: int
+    passed_up: int
+
+
+@dataclass(frozen=True)
+class AgentFigures(Figures):
+    agents: int
+    received: int
+    completed: int
+    open: int
+
+
+# ---------------------------------------------------------------- the case conditions, shared with performance.py
+
+
+def received_q(period: Period) -> Q:
+    return Q(submitted_at__gte=period.start, submitted_at__lt=period.end) & ~Q(state=CaseState.DUPLICATE)
+
+
+def closed_q(period: Period) -> Q:
+    return Q(state=CaseState.CLOSED, closed_at__gte=period.start, closed_at__lt=period.end)
+
+
+def case_counts(period: Period, condition: Q | None = None, prefix: str = "") -> dict:
+    """The aggregate expressions of the case figures for the cases matching ``condition`` (keys prefixed)."""
+    condition = condition if condition is not None else Q()
+    received, closed = received_q(period) & condition, closed_q(period) & condition
+    return {
+        f"{prefix}received": Count("pk", filter=received),
+        f"{prefix}open": Count("pk", filter=received & ~Q(state__in=FINAL_STATES)),
+        f"{prefix}closed": Count("pk", filter=closed),
+        f"{prefix}on_time": Count("pk", filter=closed & Q(is_overdue=False)),
+        f"{prefix}rated": Count("pk", filter=closed & ~Q(satisfaction="")),
+        f"{prefix}satisfied": Count("pk", filter=closed & Q(satisfaction__in=GOOD_RATINGS)),
+        f"{prefix}in_grid": Count("pk", filter=closed & Q(resolved_level=CaseLevel.GRID)),
+        f"{prefix}in_community": Count("pk", filter=closed & Q(resolved_level__in=IN_COMMUNITY_LEVELS)),
+    }
+
+
+def case_figures_from(row: dict, prefix: str = "") -> CaseFigures:
+    value = {name[len(prefix) :]: count or 0 for name, count in row.items() if name.startswith(prefix)}
+    closed = value["closed"]
+    return CaseFigures(
+        received=value["received"],
+        closed=closed,
+        open=value["open"],
+        on_time=Rate(value["on_time"], closed),
+        satisfaction=Rate(value["satisfied"], value["rated"]),
+        resolved_in_grid=Rate(value["in_grid"], closed),
+        resolved_in_community=Rate(value["in_community"], closed),
+    )
+
+
+def period_cases(place: Place, period: Period):
+    """Cases under the place received or closed in the period (the rows the case figures read)."""
+    return Case.objects.filter(subtree_q(place.path, "place__path")).filter(
+        Q(submitted_at__gte=period.start, submitted_at__lt=period.end)
+        | Q(closed_at__gte=period.start, closed_at__lt=period.end)
+    )
+
+
+# ---------------------------------------------------------------- figures (one query each)
+
+
+def case_figures(place: Place, period: Period) -> CaseFigures:
+    return case_figures_from(period_cases(place, period).aggregate(**case_counts(period)))
+
+
+def dispute_figures(place: Place, period: Period) -> DisputeFigures:
+    row = (
+        Dispute.objects.filter(subtree_q(place.path, "place__path"))
+        .filter(found_on__gte=period.first, found_on__lte=period.last)
+        .aggregate(
+            found=Count("pk"),
+            resolved=Count("pk", filter=Q(state=DisputeState.AGREEMENT)),
+            referred=Count("pk", filter=Q(state=DisputeState.REFERRED)),
+            not_resolved=Count("pk", filter=Q(state=DisputeState.NOT_RESOLVED)),
+            in_mediation=Count("pk", filter=Q(state__in=(DisputeState.OPEN, DisputeState.MEDIATING))),
+        )
+    )
+    return DisputeFigures(**row, resolution_rate=Rate(row["resolved"], row["found"]))
+
+
+def visit_figures(place: Place, period: Period) -> VisitFigures:
+    case_finished = Q(outcome=VisitOutcome.BECAME_CASE) & ~Q(became_case__state__in=OPEN_STATES)
+    handled = Q(outcome__in=(VisitOutcome.HANDLED_ON_SPOT, VisitOutcome.HANDLED_LATER)) | case_finished
+    row = (
+        HouseholdVisit.objects.filter(subtree_q(place.path, "household__path"))
+        .filter(visited_on__gte=period.first, visited_on__lte=period.last)
+        .aggregate(
+            visits=Count("pk"),
+            households=Count("household_id", distinct=True),
+            opinions=Count("pk", filter=~Q(outcome=VisitOutcome.NONE)),
+            handled=Count("pk", filter=handled),
+            passed_up=Count("pk", filter=Q(outcome=VisitOutcome.BECAME_CASE)),
+        )
+    )
+    return VisitFigures(being_handled=row["opinions"] - row["handled"], **row)
+
+
+def agent_figures(place: Place, period: Period) -> AgentFigures:
+    received = Q(received_at__gte=period.start, received_at__lt=period.end)
+    completed = Q(state=AgentServiceState.COMPLETED, completed_at__gte=period.start, completed_at__lt=period.end)
+    row = (
+        AgentService.objects.filter(subtree_q(place.path, "place__path"))
+        .filter(received | completed)
+        .aggregate(
+            agents=Count("agent_id", distinct=True),
+            received=Count("pk", filter=received),
+            completed=Count("pk", filter=completed),
+            open=Count(
+                "pk",
+                filter=received & Q(state__in=(AgentServiceState.RECEIVED, AgentServiceState.IN_PROGRESS)),
+            ),
+        )
+    )
+    return AgentFigures(**row)
+
+
+def agent_counts(place: Place, period: Period) -> list[dict]:
+    """Per agent: matters received, completed in the period, and open of those received (one query)."""
+    from gongzhi.people.models import Account
+
+    received = Q(received_at__gte=period.start, received_at__lt=period.end)
+    completed = Q(state=AgentServiceState.COMPLETED, completed_at__gte=period.start, completed_at__lt=period.end)
+    rows = (
+        AgentService.objects.filter(subtree_q(place.path, "place__path"))
+        .filter(received | completed)
+        .values("agent_id")
+        .annotate(
+            received=Count("pk", filter=received),
+            completed=Count("pk", filter=completed),
+            open=Count(
+                "pk", filter=received & Q(state__in=(AgentServiceState.RECEIVED, AgentServiceState.IN_PROGRESS))
+            ),
+        )
+    )
+    rows = list(rows)
+    labels = {account.pk: account.label for account in Account.objects.filter(pk__in=[r["agent_id"] for r in rows])}
+    for row in rows:
+        row["agent"] = labels.get(row["agent_id"], "")
+    return sorted(rows, key=lambda row: (-row["completed"], row["agent"], row["agent_id"]))
+
+
+# ---------------------------------------------------------------- all together, with the access check
+
+
+@dataclass(frozen=True)
+class CaseKpis:
+    place: Place
+    period: Period
+    cases: CaseFigures
+    disputes: DisputeFigures
+    visits: VisitFigures
+    agent_services: AgentFigures
+
+    def as_dict(self) -> dict:
+        return {
+            "place": {"id": self.place.pk, "name": self.place.name, "kind": self.place.kind},
+            "period": self.period.as_dict(),
+            "cases": self.cases.as_dict(),
+            "disputes": self.disputes.as_dict(),
+            "visits": self.visits.as_dict(),
+            "agent_services": self.agent_services.as_dict(),
+            "not_computed": [_("problems solved through forums and joint meetings (not modelled yet)")],
+        }
+
+
+def require_figures_reach(actor: Any, place: Place) -> None:
+    """Figures of a place are for those who see its cases (``case.view`` over it); else NotFound."""
+    require_authenticated(actor)
+    if place is None or not reach(actor, Permission.CASE_VIEW).covers(place.path):
+        raise NotFound()
+
+
+def case_kpis(*, actor: Any, place: Place, period: Period) -> CaseKpis:
+    """Every case figure for the place and period: four queries."""
+    require_figures_reach(actor, place)
+    return CaseKpis(
+        place=place,
+        period=period,
+        cases=case_figures(place, period),
+        disputes=dispute_figures(place, period),
+        visits=visit_figures(place, period),
+        agent_services=agent_figures(place, period),
+    )

@@ -1,0 +1,884 @@
+"""Pages of resident requests (民呼我应), mounted at /cases/.
+
+- Residents on a phone: raise a request (category, text, photos from the camera, their household, building or a
+  place described in words, anonymous if they wish), follow it (the trail in plain words), rate it, withdraw it.
+- Handlers (grid workers, community, street, departments): the queue with filters, sort, search and pages; the
+  request page with the actions the state machine and their place allow.
+- Building heads and grid workers record a request during a household visit; staff enter hotline requests one by
+  one or import the 12345 spreadsheet in the background, with a progress page and a row-by-row report.
+- The in-app inbox, the unread badge in the top bar and the card on the home page.
+
+Views are thin: parse input → fetch through a selector or ``access_*`` → one service call → render. Refusals come
+back as DomainError and are shown on the form that caused them, with what was typed kept. Photos are served only
+to people who may see the request, never from a public media URL.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import F, Q, QuerySet
+from django.http import FileResponse, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from gongzhi.core import jobs
+from gongzhi.core.access import reach
+from gongzhi.core.errors import DomainError, NotFound, ValidationFailed
+from gongzhi.core.masking import mask_name, mask_phone
+from gongzhi.core.models import Progress
+from gongzhi.core.tree import subtree_q
+from gongzhi.core.views_support import domain_errors
+from gongzhi.people.models import Organisation
+from gongzhi.people.roles import Permission
+from gongzhi.places.models import Place, PlaceKind
+from gongzhi.places.selectors import access_place, household_address_labels, place_queryset
+
+from . import services
+from .hotline import MAX_ROWS, _PlaceMatcher, hotline_import
+from .models import (
+    OPEN_STATES,
+    Case,
+    CaseChannel,
+    CaseLevel,
+    CasePhoto,
+    CaseState,
+    Satisfaction,
+)
+from .selectors import (
+    QueueFilters,
+    access_case,
+    access_category,
+    can_handle,
+    case_queryset,
+    case_summonses,
+    case_trail,
+    category_list,
+    handler_queue,
+    handling_grants,
+    inbox,
+    my_cases,
+    possible_duplicates,
+    resident_households,
+)
+from .trail import trail_lines
+
+PER_PAGE = 30
+SEARCH_MAX = 50
+TEXT_MAX = services.TEXT_MAX
+REASON_MAX = services.REASON_MAX
+MAX_PHOTOS = services.MAX_PHOTOS
+MAX_PHOTO_BYTES = services.MAX_PHOTO_BYTES
+CHOICE_LIMIT = 500
+HOTLINE_PROGRESS_KIND = "cases.hotline_import"
+HOTLINE_ERRORS_SHOWN = 300
+STALLED_AFTER = timedelta(minutes=10)
+SORTS = ("deadline", "newest", "oldest")
+
+# The first bytes of the photo formats the services accept (JPEG, PNG, WebP, HEIC).
+_MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n")
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _is_handler(user) -> bool:
+    if user.is_superuser:
+        return True
+    paths, organisations = handling_grants(user)
+    return bool(paths or organisations)
+
+
+def _looks_like_image(head: bytes) -> bool:
+    if any(head.startswith(magic) for magic in _MAGIC):
+        return True
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return True
+    return head[4:8] == b"ftyp" and head[8:12] in (b"heic", b"heix", b"mif1", b"msf1", b"hevc")
+
+
+def photos_from(request) -> list:
+    """The uploaded photos, checked: at most nine, images only (by type and by their first bytes), 10 MB each."""
+    photos = request.FILES.getlist("photos")
+    if len(photos) > MAX_PHOTOS:
+        raise ValidationFailed(fields={"photos": _("Attach at most %(count)d photos.") % {"count": MAX_PHOTOS}})
+    for photo in photos:
+        if photo.size > MAX_PHOTO_BYTES:
+            raise ValidationFailed(fields={"photos": _("Each photo must be smaller than 10 MB.")})
+        content_type = getattr(photo, "content_type", "") or ""
+        photo.seek(0)
+        head = photo.read(16)
+        photo.seek(0)
+        if not content_type.startswith("image/") or not _looks_like_image(head):
+            raise ValidationFailed(fields={"photos": _("Attach photos as JPEG, PNG, WebP or HEIC.")})
+    return photos
+
+
+def _errors(error: DomainError) -> dict[str, list[str]]:
+    return error.as_dict().get("fields") or {}
+
+
+def _mark_late(cases, now: datetime | None = None) -> None:
+    """Give each case ``late``: overdue before, or past its deadline now (the job may not have run yet)."""
+    now = now or timezone.now()
+    for case in cases:
+        deadline_passed = case.state in OPEN_STATES and (
+            (case.state == CaseState.SUBMITTED and case.accept_by is not None and case.accept_by <= now)
+            or (case.resolve_by is not None and case.resolve_by <= now)
+        )
+        case.late = case.is_overdue or deadline_passed
+
+
+def _reporter_label(case: Case, viewer) -> str:
+    if case.reporter_account_id and case.reporter_account_id == viewer.pk:
+        return _("you")
+    if case.is_anonymous:
+        return _("anonymous")
+    if case.reporter_resident_id:
+        return mask_name(case.reporter_resident.name)
+    return mask_name(case.contact_name)
+
+
+def _intake_places(actor, permission: str, kinds: tuple[str, ...]) -> list[Place]:
+    return list(place_queryset(actor, permission).filter(kind__in=kinds).order_by("path")[:CHOICE_LIMIT])
+
+
+# ---------------------------------------------------------------- where "Requests" leads
+
+
+@login_required
+@domain_errors
+@require_GET
+def home(request):
+    """Handlers land on their queue; everyone else on the requests they raised (or can see in their area)."""
+    if _is_handler(request.user):
+        return redirect("cases:queue")
+    if not reach(request.user, Permission.CASE_VIEW).is_empty and not resident_households(request.user):
+        return redirect(f"{reverse('cases:queue')}?scope=area")
+    return redirect("cases:mine")
+
+
+@login_required
+@domain_errors
+@require_GET
+def mine(request):
+    user = request.user
+    paginator = Paginator(my_cases(user), PER_PAGE)
+    page = paginator.get_page(request.GET.get("page"))
+    _mark_late(page.object_list)
+    context = {
+        "page": page,
+        "cases": page.object_list,
+        "can_raise": bool(resident_households(user)),
+        "can_record": not reach(user, Permission.CASE_INTAKE).is_empty,
+        "is_handler": _is_handler(user),
+    }
+    return render(request, "cases/mine.html", context)
+
+
+# ---------------------------------------------------------------- raising a request (resident)
+
+
+def _resident_places(user) -> dict[str, Any]:
+    """The places a resident may choose: their household, its building, and the community (for "somewhere else")."""
+    households = resident_households(user)
+    if not households:
+        return {"household": None, "building": None, "community": None}
+    household = households[0]
+    above = {
+        place.kind: place
+        for place in Place.objects.filter(
+            pk__in=household.ancestor_ids, kind__in=(PlaceKind.BUILDING, PlaceKind.COMMUNITY), is_active=True
+        )
+    }
+    return {
+        "household": household,
+        "building": above.get(PlaceKind.BUILDING),
+        "community": above.get(PlaceKind.COMMUNITY),
+    }
+
+
+@login_required
+@domain_errors
+@require_http_methods(["GET", "POST"])
+def case_new(request):
+    user = request.user
+    places = _resident_places(user)
+    context: dict[str, Any] = {
+        "categories": list(category_list()),
+        "places": places,
+        "form": {"where": "household"},
+        "errors": {},
+        "error": None,
+        "max_photos": MAX_PHOTOS,
+    }
+    if places["household"] is None:
+        return render(request, "cases/not_resident.html", context, status=403)
+    if request.method == "GET":
+        return render(request, "cases/new.html", context)
+    form = {
+        "category": request.POST.get("category", ""),
+        "text": request.POST.get("text", "")[:TEXT_MAX],
+        "where": request.POST.get("where", "household"),
+        "location_text": request.POST.get("location_text", "")[:255],
+        "anonymous": request.POST.get("anonymous") == "1",
+    }
+    context["form"] = form
+    try:
+        if not form["category"]:
+            raise ValidationFailed(fields={"category": _("Choose what the request is about.")})
+        category = access_category(form["category"])
+        place = places.get(form["where"]) if form["where"] in ("household", "building", "community") else None
+        if place is None:
+            raise ValidationFailed(fields={"where": _("Choose where the matter is.")})
+        if form["where"] == "community" and not form["location_text"].strip():
+            raise ValidationFailed(
+                fields={"location_text": _("Say where it is, for example “the lamp by the east gate”.")}
+            )
+        case = services.case_submit(
+            actor=user,
+            category=category,
+            text=form["text"],
+            place=place,
+            location_text=form["location_text"],
+            channel=CaseChannel.RESIDENT_APP,
+            anonymous=form["anonymous"],
+            photos=photos_from(request),
+        )
+    except DomainError as error:
+        context.update(error=error, errors=_errors(error))
+        return render(request, "cases/new.html", context, status=error.status)
+    messages.success(request, _("Your request %(number)s was sent.") % {"number": case.number})
+    return redirect(f"{reverse('cases:detail', args=[case.pk])}?new=1")
+
+
+# ---------------------------------------------------------------- one request
+
+
+def _refer_places(case: Case) -> list[Place]:
+    """Where a handler may refer across: the district's streets and communities, and the first-level grids of the
+    request's community."""
+    root = "/".join(case.place.path.split("/")[:2]) + "/"
+    community = list(case.place.ancestor_ids)
+    return list(
+        Place.objects.filter(subtree_q(root), is_active=True)
+        .filter(
+            Q(kind__in=(PlaceKind.STREET, PlaceKind.COMMUNITY))
+            | Q(kind=PlaceKind.GRID, grid_level=1, parent_id__in=community)
+        )
+        .order_by("path")[:CHOICE_LIMIT]
+    )
+
+
+def _departments(case: Case) -> list[Organisation]:
+    root = "/".join(case.place.path.split("/")[:2]) + "/"
+    return list(
+        Organisation.objects.filter(subtree_q(root, "place__path"), is_active=True)
+        .exclude(kind="merchant")
+        .order_by("kind", "name")[:CHOICE_LIMIT]
+    )
+
+
+def _detail_context(request, case: Case) -> dict[str, Any]:
+    user = request.user
+    handler = can_handle(user, case)
+    is_reporter = case.reporter_account_id == user.pk
+    actions = services.allowed_actions(user, case)
+    staff_view = not is_reporter or handler
+    context: dict[str, Any] = {
+        "case": case,
+        "trail": trail_lines(
+            case_trail(case),
+            with_actor=staff_view,
+            hidden_actor_id=case.reporter_account_id if case.is_anonymous else None,
+        ),
+        "photos": list(case.photos.order_by("uploaded_at", "id")),
+        "summonses": case_summonses(case),
+        "actions": actions,
+        "is_reporter": is_reporter,
+        "is_handler": handler,
+        "staff_view": staff_view,
+        "reporter": _reporter_label(case, user),
+        "contact_phone": "" if case.is_anonymous and not is_reporter else mask_phone(case.contact_phone),
+        "ratings": Satisfaction.choices,
+        "form": {},
+        "errors": {},
+        "error": None,
+        "open_action": "",
+        "next_level": CaseLevel(services.next_level(case.level)).label if services.next_level(case.level) else "",
+        "show_duplicates": request.GET.get("new") == "1" or "merge" in actions,
+        "max_photos": MAX_PHOTOS,
+    }
+    _mark_late([case])
+    if context["show_duplicates"]:
+        context["duplicates"] = possible_duplicates(user, category=case.category, place=case.place, exclude=case)
+    if "refer" in actions:
+        context["refer_places"] = _refer_places(case)
+    if "refer" in actions or "summon" in actions:
+        context["departments"] = _departments(case)
+    return context
+
+
+@login_required
+@domain_errors
+@require_GET
+def case_detail(request, case_id: int):
+    case = access_case(request.user, case_id)
+    return render(request, "cases/detail.html", _detail_context(request, case))
+
+
+_ACTION_FIELDS = ("note", "reason", "resolution", "rating", "comment", "to_place", "to_department", "department")
+_ACTION_FIELDS += ("respond_within_hours", "into")
+
+
+def _run_action(request, case: Case, action: str, form: dict[str, str]) -> str:
+    """Call the one service for ``action``; return the message to show."""
+    user = request.user
+    if action == "accept":
+        services.case_accept(actor=user, case=case, note=form["note"])
+        return _("You accepted the request.")
+    if action == "start":
+        services.case_start(actor=user, case=case, note=form["note"])
+        return _("Work has started.")
+    if action == "resolve":
+        services.case_resolve(actor=user, case=case, resolution=form["resolution"], photos=photos_from(request))
+        return _("Resolved. The resident is asked to rate the result.")
+    if action == "escalate":
+        services.case_escalate(actor=user, case=case, reason=form["reason"])
+        return _("The request was passed up a level.")
+    if action == "refer":
+        to_place = None
+        if form["to_place"]:
+            to_place = Place.objects.filter(pk=_int(form["to_place"]), is_active=True).first()
+            if to_place is None:
+                raise ValidationFailed(fields={"to_place": _("Choose a place.")})
+        to_department = None
+        if form["to_department"]:
+            to_department = Organisation.objects.filter(pk=_int(form["to_department"]), is_active=True).first()
+            if to_department is None:
+                raise ValidationFailed(fields={"to_department": _("Choose a department.")})
+        services.case_refer(
+            actor=user, case=case, reason=form["reason"], to_place=to_place, to_department=to_department
+        )
+        return _("The request was referred.")
+    if action == "summon":
+        department = Organisation.objects.filter(pk=_int(form["department"]), is_active=True).first()
+        hours = _int(form["respond_within_hours"]) or services.SUMMONS_DEFAULT_HOURS
+        services.case_summon(
+            actor=user, case=case, department=department, note=form["note"], respond_within_hours=hours
+        )
+        return _("The department was summoned.")
+    if action == "reject":
+        services.case_reject(actor=user, case=case, reason=form["reason"])
+        return _("The request was rejected.")
+    if action == "close":
+        services.case_close(actor=user, case=case, note=form["note"])
+        return _("The request was closed.")
+    if action == "merge":
+        into = case_queryset(user).filter(pk=_int(form["into"].strip().split("-")[-1])).first()
+        if into is None:
+            raise ValidationFailed(fields={"into": _("Choose the request to merge into.")})
+        services.case_merge(actor=user, case=case, into=into, note=form["note"])
+        return _("Merged as a duplicate.")
+    if action == "rate":
+        if form["rating"] not in Satisfaction.values:
+            raise ValidationFailed(fields={"rating": _("Choose satisfied, basically satisfied or unsatisfied.")})
+        services.case_rate(actor=user, case=case, rating=form["rating"], comment=form["comment"])
+        return _("Thank you for rating the result.")
+    if action == "withdraw":
+        services.case_withdraw(actor=user, case=case, reason=form["reason"])
+        return _("You withdrew the request.")
+    raise ValidationFailed(_("Unknown action."))
+
+
+@login_required
+@domain_errors
+@require_POST
+def case_act(request, case_id: int):
+    """Every action on a request: the buttons post here with ``action``; refusals re-render the request page."""
+    case = access_case(request.user, case_id)
+    action = request.POST.get("action", "")
+    form = {name: request.POST.get(name, "")[:TEXT_MAX] for name in _ACTION_FIELDS}
+    try:
+        message = _run_action(request, case, action, form)
+    except DomainError as error:
+        if isinstance(error, NotFound):
+            raise
+        context = _detail_context(request, access_case(request.user, case_id))
+        context.update(error=error, errors=_errors(error), form=form, open_action=action)
+        return render(request, "cases/detail.html", context, status=error.status)
+    messages.success(request, message)
+    return redirect("cases:detail", case.pk)
+
+
+@login_required
+@domain_errors
+@require_GET
+def case_photo(request, photo_id: int):
+    """A request's photo, for those who may see the request (never a public media URL)."""
+    photo = CasePhoto.objects.filter(pk=photo_id, case__in=case_queryset(request.user)).first()
+    if photo is None:
+        raise NotFound()
+    try:
+        handle = photo.image.open("rb")
+    except (FileNotFoundError, OSError):
+        raise NotFound() from None
+    response = FileResponse(handle)
+    response["Cache-Control"] = "private, max-age=3600"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+# ---------------------------------------------------------------- the queue (handlers) and the area (viewers)
+
+
+def _filters(request) -> tuple[QueueFilters, dict[str, Any]]:
+    state = request.GET.get("state", "open")
+    if state not in ("open", "all", *CaseState.values):
+        state = "open"
+    level = request.GET.get("level", "")
+    if level not in CaseLevel.values:
+        level = ""
+    overdue = request.GET.get("overdue", "")
+    sort = request.GET.get("sort", "deadline")
+    if sort not in SORTS:
+        sort = "deadline"
+    states: tuple[str, ...] = OPEN_STATES if state == "open" else () if state == "all" else (state,)
+    filters = QueueFilters(
+        states=states,
+        level=level or None,
+        category_id=_int(request.GET.get("category")),
+        overdue=True if overdue == "1" else None,
+        search=request.GET.get("q", "").strip()[:SEARCH_MAX],
+    )
+    chosen = {
+        "state": state,
+        "level": level,
+        "category": filters.category_id,
+        "overdue": overdue == "1",
+        "q": filters.search,
+        "sort": sort,
+    }
+    return filters, chosen
+
+
+def _area_cases(actor, filters: QueueFilters) -> QuerySet[Case]:
+    """Cases the actor may see in their area (building heads, staff reading beyond their own queue)."""
+    queryset = case_queryset(actor)
+    if filters.states:
+        queryset = queryset.filter(state__in=filters.states)
+    if filters.level:
+        queryset = queryset.filter(level=filters.level)
+    if filters.category_id:
+        queryset = queryset.filter(category_id=filters.category_id)
+    if filters.overdue:
+        queryset = queryset.filter(is_overdue=True)
+    if filters.search:
+        condition = Q(text__icontains=filters.search) | Q(location_text__icontains=filters.search)
+        condition |= Q(external_ref=filters.search)
+        if filters.search.isdigit():
+            condition |= Q(pk=int(filters.search))
+        queryset = queryset.filter(condition)
+    return queryset.select_related("category", "place", "handling_place", "handling_department").order_by(
+        "-submitted_at", "-id"
+    )
+
+
+@login_required
+@domain_errors
+@require_GET
+def queue(request):
+    user = request.user
+    handler = _is_handler(user)
+    scope = request.GET.get("scope", "")
+    if scope != "area" and not handler:
+        scope = "area"
+    if scope == "area" and reach(user, Permission.CASE_VIEW).is_empty and not user.is_superuser:
+        raise NotFound()
+    filters, chosen = _filters(request)
+    queryset = _area_cases(user, filters) if scope == "area" else handler_queue(user, filters)
+    if chosen["sort"] == "newest":
+        queryset = queryset.order_by("-submitted_at", "-id")
+    elif chosen["sort"] == "oldest":
+        queryset = queryset.order_by("submitted_at", "id")
+    elif scope == "area":
+        queryset = queryset.order_by(F("resolve_by").asc(nulls_last=True), "-submitted_at", "-id")
+    paginator = Paginator(queryset, PER_PAGE)
+    page = paginator.get_page(request.GET.get("page"))
+    _mark_late(page.object_list)
+    context = {
+        "page": page,
+        "cases": page.object_list,
+        "chosen": chosen,
+        "scope": scope,
+        "is_handler": handler,
+        "categories": list(category_list()),
+        "levels": CaseLevel.choices,
+        "states": CaseState.choices,
+        "filtered": bool(
+            chosen["q"] or chosen["category"] or chosen["level"] or chosen["overdue"] or chosen["state"] != "open"
+        ),
+        "can_record": not reach(user, Permission.CASE_INTAKE).is_empty,
+        "can_import": not reach(user, Permission.CASE_IMPORT).is_empty,
+        "can_visit": not reach(user, Permission.VISIT_LOG).is_empty,
+    }
+    if request.htmx and request.htmx.target == "case-results":
+        return render(request, "cases/_queue_results.html", context)
+    return render(request, "cases/queue.html", context)
+
+
+# ---------------------------------------------------------------- recording during a household visit
+
+
+def _visit_households(user) -> list[Place]:
+    households = list(
+        place_queryset(user, Permission.VISIT_LOG).filter(kind=PlaceKind.HOUSEHOLD).order_by("path")[:CHOICE_LIMIT]
+    )
+    labels = household_address_labels(households)
+    for household in households:
+        household.label = labels[household.pk]
+    return households
+
+
+@login_required
+@domain_errors
+@require_http_methods(["GET", "POST"])
+def visit_new(request):
+    """A building head or grid worker logs a household visit; an opinion can become a request in the same step."""
+    user = request.user
+    if reach(user, Permission.VISIT_LOG).is_empty:
+        raise NotFound()
+    today = timezone.localdate()
+    context: dict[str, Any] = {
+        "households": _visit_households(user),
+        "categories": list(category_list()),
+        "form": {"visited_on": today.isoformat(), "outcome": "none"},
+        "errors": {},
+        "error": None,
+        "today": today,
+    }
+    if request.method == "GET":
+        return render(request, "cases/visit.html", context)
+    form = {
+        "household": request.POST.get("household", ""),
+        "visited_on": request.POST.get("visited_on", ""),
+        "findings": request.POST.get("findings", "")[:TEXT_MAX],
+        "opinion": request.POST.get("opinion", "")[:TEXT_MAX],
+        "outcome": request.POST.get("outcome", "none"),
+        "category": request.POST.get("category", ""),
+    }
+    context["form"] = form
+    try:
+        household = access_place(user, form["household"], Permission.VISIT_LOG) if form["household"] else None
+        if household is None:
+            raise ValidationFailed(fields={"household": _("Choose the household you visited.")})
+        try:
+            visited_on = datetime.strptime(form["visited_on"], "%Y-%m-%d").date()
+        except ValueError:
+            raise ValidationFailed(fields={"visited_on": _("Give the date of the visit.")}) from None
+        create_case = form["outcome"] == "case"
+        category = None
+        if create_case:
+            if not form["category"]:
+                raise ValidationFailed(fields={"category": _("Choose a category for the case.")})
+            category = access_category(form["category"])
+        visit = services.visit_log(
+            actor=user,
+            household=household,
+            visited_on=visited_on,
+            findings=form["findings"],
+            opinion=form["opinion"],
+            handled_on_spot=form["outcome"] == "handled",
+            create_case=create_case,
+            category=category,
+        )
+    except DomainError as error:
+        context.update(error=error, errors=_errors(error))
+        return render(request, "cases/visit.html", context, status=error.status)
+    if visit.became_case_id:
+        messages.success(request, _("The visit is logged and the opinion was passed up as a request."))
+        return redirect("cases:detail", visit.became_case_id)
+    messages.success(request, _("The visit is logged."))
+    return redirect("cases:visit_new")
+
+
+# ---------------------------------------------------------------- hotline requests (staff)
+
+
+def _hotline_places(user, permission: str) -> list[Place]:
+    return _intake_places(user, permission, (PlaceKind.STREET, PlaceKind.COMMUNITY))
+
+
+@login_required
+@domain_errors
+@require_http_methods(["GET", "POST"])
+def hotline_new(request):
+    """Staff enter one hotline work order: the address is matched to the deepest place under the chosen one."""
+    user = request.user
+    if reach(user, Permission.CASE_INTAKE).is_empty:
+        raise NotFound()
+    places = _hotline_places(user, Permission.CASE_INTAKE)
+    context: dict[str, Any] = {
+        "places": places,
+        "categories": list(category_list()),
+        "form": {"under": str(places[0].pk) if len(places) == 1 else ""},
+        "errors": {},
+        "error": None,
+    }
+    if request.method == "GET":
+        return render(request, "cases/hotline_new.html", context)
+    names = ("under", "external_ref", "reported_at", "category", "text", "address", "contact_name", "contact_phone")
+    form = {name: request.POST.get(name, "")[:TEXT_MAX] for name in names}
+    context["form"] = form
+    try:
+        if not form["under"]:
+            raise ValidationFailed(fields={"under": _("Choose the street or community the call is about.")})
+        under = access_place(user, form["under"], Permission.CASE_INTAKE)
+        if not form["category"]:
+            raise ValidationFailed(fields={"category": _("Choose a category.")})
+        category = access_category(form["category"])
+        reported_at = None
+        if form["reported_at"]:
+            try:
+                reported_at = timezone.make_aware(datetime.strptime(form["reported_at"], "%Y-%m-%dT%H:%M"))
+            except ValueError:
+                raise ValidationFailed(fields={"reported_at": _("Write the call time as 2025-01-31 14:05.")}) from None
+        place_id = _PlaceMatcher(under).match(form["address"])
+        place = Place.objects.get(pk=place_id)
+        case = services.case_submit(
+            actor=user,
+            category=category,
+            text=form["text"],
+            place=place,
+            location_text=form["address"][:255],
+            channel=CaseChannel.HOTLINE,
+            contact_name=form["contact_name"],
+            contact_phone=form["contact_phone"],
+            external_ref=form["external_ref"],
+            reported_at=reported_at,
+        )
+    except DomainError as error:
+        context.update(error=error, errors=_errors(error))
+        return render(request, "cases/hotline_new.html", context, status=error.status)
+    messages.success(request, _("Hotline request %(number)s was entered.") % {"number": case.number})
+    return redirect("cases:detail", case.pk)
+
+
+def hotline_upload_path(token: str) -> Path:
+    return Path(settings.MEDIA_ROOT) / "imports" / "hotline" / f"{token}.xlsx"
+
+
+def hotline_import_task(
+    *, progress_id: int, actor_id: int, place_id: int, token: str, filename: str, language: str = ""
+) -> None:
+    """Run an uploaded hotline import (background) and record its outcome on the Progress row."""
+    from gongzhi.people.models import Account
+
+    path = hotline_upload_path(token)
+    rows = Progress.objects.filter(pk=progress_id)
+    with translation.override(language or settings.LANGUAGE_CODE):
+        rows.update(status=Progress.Status.RUNNING, message="importing", updated_at=timezone.now())
+        try:
+            actor = Account.objects.get(pk=actor_id)
+            place = Place.objects.get(pk=place_id)
+            with path.open("rb") as handle:
+                report = hotline_import(actor=actor, place=place, file_obj=handle, filename=filename)
+        except DomainError as error:
+            progress = rows.first()
+            rows.update(
+                status=Progress.Status.FAILED,
+                message=str(error.message)[:255],
+                result={**(progress.result if progress else {}), "refused": str(error.message)},
+                updated_at=timezone.now(),
+            )
+        except Exception as error:  # the page must say it failed rather than spin forever
+            rows.update(status=Progress.Status.FAILED, message=str(error)[:255], updated_at=timezone.now())
+            raise
+        else:
+            progress = rows.first()
+            status = Progress.Status.SUCCEEDED if report.ok else Progress.Status.FAILED
+            rows.update(
+                status=status,
+                message="done",
+                total=report.rows,
+                done=report.rows if report.ok else 0,
+                result={**(progress.result if progress else {}), **report.as_dict()},
+                updated_at=timezone.now(),
+            )
+        finally:
+            path.unlink(missing_ok=True)
+
+
+@login_required
+@domain_errors
+@require_http_methods(["GET", "POST"])
+def hotline_import_page(request):
+    """Upload the 12345 spreadsheet; the import runs in the background and the progress page follows it."""
+    user = request.user
+    if reach(user, Permission.CASE_IMPORT).is_empty:
+        raise NotFound()
+    places = _hotline_places(user, Permission.CASE_IMPORT)
+    selected = request.POST.get("place", "") or (str(places[0].pk) if len(places) == 1 else "")
+    error = ""
+    if request.method == "POST":
+        upload = request.FILES.get("file")
+        if not request.POST.get("place"):
+            error = _("Choose the street or community to import into.")
+        elif upload is None:
+            error = _("Choose the hotline file to upload.")
+        elif not (upload.name or "").lower().endswith(".xlsx"):
+            error = _("Upload the hotline's Excel workbook saved as .xlsx.")
+        else:
+            place = access_place(user, request.POST["place"], Permission.CASE_IMPORT)
+            return _start_hotline_import(request, place, upload)
+    imports = list(Progress.objects.filter(owner_id=user.pk, kind=HOTLINE_PROGRESS_KIND)[:20])
+    context = {
+        "places": places,
+        "selected": selected,
+        "error": error,
+        "imports": imports,
+        "max_rows": MAX_ROWS,
+    }
+    return render(request, "cases/hotline_import.html", context, status=422 if error else 200)
+
+
+def _start_hotline_import(request, place: Place, upload):
+    token = uuid.uuid4().hex
+    path = hotline_upload_path(token)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as target:
+        for chunk in upload.chunks():
+            target.write(chunk)
+    filename = (upload.name or "hotline.xlsx")[-120:]
+    progress = Progress.objects.create(
+        kind=HOTLINE_PROGRESS_KIND,
+        owner=request.user,
+        result={"place_id": place.pk, "place": place.name, "filename": filename},
+    )
+    jobs.enqueue(
+        "gongzhi.cases.views.hotline_import_task",
+        progress_id=progress.pk,
+        actor_id=request.user.pk,
+        place_id=place.pk,
+        token=token,
+        filename=filename,
+        language=translation.get_language() or "",
+    )
+    return redirect("cases:hotline_progress", progress.pk)
+
+
+@login_required
+@domain_errors
+@require_GET
+def hotline_progress(request, progress_id: int):
+    """The import's progress; htmx polls the status part until it is finished. Only its owner sees it."""
+    progress = Progress.objects.filter(pk=progress_id, owner_id=request.user.pk, kind=HOTLINE_PROGRESS_KIND).first()
+    if progress is None:
+        raise NotFound()
+    result = progress.result or {}
+    errors = result.get("errors") or []
+    context = {
+        "progress": progress,
+        "result": result,
+        "finished": progress.status in (Progress.Status.SUCCEEDED, Progress.Status.FAILED),
+        "stalled": progress.status in (Progress.Status.PENDING, Progress.Status.RUNNING)
+        and timezone.now() - progress.updated_at > STALLED_AFTER,
+        "errors": errors[:HOTLINE_ERRORS_SHOWN],
+        "errors_more": max(len(errors) - HOTLINE_ERRORS_SHOWN, 0),
+    }
+    template = "cases/_hotline_status.html" if request.htmx else "cases/hotline_progress.html"
+    return render(request, template, context)
+
+
+# ---------------------------------------------------------------- the inbox
+
+
+@login_required
+@domain_errors
+@require_GET
+def inbox_page(request):
+    unread_only = request.GET.get("unread") == "1"
+    paginator = Paginator(inbox(request.user, unread_only=unread_only).select_related("case"), PER_PAGE)
+    page = paginator.get_page(request.GET.get("page"))
+    context = {"page": page, "notifications": page.object_list, "unread_only": unread_only}
+    return render(request, "cases/inbox.html", context)
+
+
+@login_required
+@domain_errors
+@require_POST
+def inbox_read(request):
+    """Mark one notification (``id``) or all of them read."""
+    ids = [value for value in (_int(item) for item in request.POST.getlist("id")) if value is not None]
+    services.notification_mark_read(actor=request.user, notification_ids=ids or None)
+    if request.htmx:
+        return inbox_badge(request)
+    return redirect("cases:inbox")
+
+
+@login_required
+@domain_errors
+@require_GET
+def inbox_open(request, notification_id: int):
+    """Open what a notification is about, marking it read."""
+    notification = inbox(request.user).filter(pk=notification_id).first()
+    if notification is None:
+        raise NotFound()
+    services.notification_mark_read(actor=request.user, notification_ids=[notification.pk])
+    if notification.case_id:
+        return redirect("cases:detail", notification.case_id)
+    return redirect("cases:inbox")
+
+
+@login_required
+@require_GET
+def inbox_badge(request):
+    """The unread count for the top bar (loaded by htmx): one COUNT on the inbox index."""
+    unread = inbox(request.user, unread_only=True).count()
+    response = render(request, "cases/_inbox_badge.html", {"unread": unread})
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+# ---------------------------------------------------------------- the card on the home page
+
+
+@login_required
+@require_GET
+def home_card(request):
+    user = request.user
+    context: dict[str, Any] = {"is_handler": _is_handler(user), "is_resident": bool(user.resident_id)}
+    if context["is_resident"] or resident_households(user):
+        context["is_resident"] = True
+        open_cases = my_cases(user).filter(state__in=(*OPEN_STATES, CaseState.RESOLVED))
+        context["my_open"] = list(open_cases[:3])
+        context["my_open_count"] = open_cases.count() if len(context["my_open"]) == 3 else len(context["my_open"])
+        context["to_rate"] = sum(1 for case in context["my_open"] if case.state == CaseState.RESOLVED)
+    if context["is_handler"]:
+        waiting = handler_queue(user)
+        context["queue_count"] = waiting.count()
+        context["overdue_count"] = waiting.filter(
+            Q(is_overdue=True)
+            | Q(resolve_by__lte=timezone.now())
+            | Q(state=CaseState.SUBMITTED, accept_by__lte=timezone.now())
+        ).count()
+    if not context["is_handler"] and not context["is_resident"]:
+        return HttpResponse("")
+    return render(request, "cases/_home_card.html", context)

@@ -1,0 +1,242 @@
+"""Every read of the red points: accounts and balances, history, the review queue, the catalogue's adjustments.
+
+Each selector takes the actor and scopes by the place path (shared/design.md rule 3). ``access_<thing>`` returns
+the object or raises the same NotFound whether it is missing or out of reach. A resident always reaches their own
+accounts (and a representative their organisation's).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet
+
+from gongzhi.core.access import grants, reach, require_authenticated
+from gongzhi.core.errors import NotFound
+from gongzhi.people.roles import Permission, Role
+
+from .models import AccountKind, Claim, ClaimState, Entry, PointItemVersion, PointsAccount
+
+
+def _own_accounts_q(actor: Any, prefix: str = "") -> Q:
+    """Rows of the actor's own accounts: as a resident, or as representative of an organisation."""
+    query = Q(pk__in=[])
+    if getattr(actor, "resident_id", None):
+        query |= Q(**{f"{prefix}resident_id": actor.resident_id})
+    organisations = [
+        organisation_id
+        for role, _path, organisation_id in grants(actor)
+        if role == Role.ORGANISATION_REPRESENTATIVE and organisation_id
+    ]
+    if organisations:
+        query |= Q(**{f"{prefix}organisation_id__in": organisations})
+    return query
+
+
+def accounts_visible(actor: Any) -> QuerySet[PointsAccount]:
+    """Holder accounts the actor may see: their own, and those in reach of ``points.view``."""
+    require_authenticated(actor)
+    scope = reach(actor, Permission.POINTS_VIEW)
+    accounts = PointsAccount.objects.exclude(kind=AccountKind.SYSTEM)
+    if scope.everything:
+        return accounts
+    return accounts.filter(scope.q("place_path") | _own_accounts_q(actor))
+
+
+def my_accounts(actor: Any) -> QuerySet[PointsAccount]:
+    require_authenticated(actor)
+    return PointsAccount.objects.filter(_own_accounts_q(actor)).order_by("kind", "pk")
+
+
+def access_account(actor: Any, account_id: Any) -> PointsAccount:
+    try:
+        return accounts_visible(actor).select_related("community").get(pk=int(account_id))
+    except (PointsAccount.DoesNotExist, TypeError, ValueError):
+        raise NotFound() from None
+
+
+def account_history(actor: Any, account: PointsAccount) -> QuerySet[Entry]:
+    """The account's ledger entries, newest first, each with its transfer (kind, source, memo, date)."""
+    access_account(actor, account.pk)
+    return Entry.objects.filter(account=account).select_related("transfer").order_by("-transfer_id", "-id")
+
+
+def claims_visible(actor: Any) -> QuerySet[Claim]:
+    """Claims the actor may read: their own accounts', those in ``points.view`` reach, and the review queue's."""
+    require_authenticated(actor)
+    viewing = reach(actor, Permission.POINTS_VIEW)
+    reviewing = reach(actor, Permission.CLAIM_REVIEW)
+    if viewing.everything or reviewing.everything:
+        return Claim.objects.all()
+    return Claim.objects.filter(
+        viewing.q("account__place_path") | reviewing.q("community__path") | _own_accounts_q(actor, "account__")
+    )
+
+
+def access_claim(actor: Any, claim_id: Any) -> Claim:
+    try:
+        return (
+            claims_visible(actor).select_related("account", "item", "community", "item_version").get(pk=int(claim_id))
+        )
+    except (Claim.DoesNotExist, TypeError, ValueError):
+        raise NotFound() from None
+
+
+def claim_queue(
+    actor: Any,
+    *,
+    community_id: int | None = None,
+    week: str | None = None,
+    state: str = ClaimState.SUBMITTED,
+    item_id: int | None = None,
+    account_kind: str | None = None,
+    waiting_first_approval: bool | None = None,
+) -> QuerySet[Claim]:
+    """The review queue: claims in communities the actor reviews, oldest first, with what the page shows."""
+    scope = reach(actor, Permission.CLAIM_REVIEW)
+    claims = Claim.objects.filter(scope.q("community__path"))
+    if state:
+        claims = claims.filter(state=state)
+    if community_id is not None:
+        claims = claims.filter(community_id=community_id)
+    if week:
+        claims = claims.filter(review_week=week)
+    if item_id is not None:
+        claims = claims.filter(item_id=item_id)
+    if account_kind:
+        claims = claims.filter(account__kind=account_kind)
+    if waiting_first_approval is not None:
+        claims = claims.filter(first_approver__isnull=not waiting_first_approval)
+    return (
+        claims.select_related("account", "item", "item__category", "community")
+        .annotate(photo_count=Count("photos"))
+        .order_by("submitted_at", "pk")
+    )
+
+
+def catalogue_adjustments(year: int, *, owner_ids: list[int] | None = None) -> dict:
+    """The year's adjustments of the catalogue: how many items changed value, and how many changes were made
+    (a version taking effect in the year that is not the item's first)."""
+    firsts = PointItemVersion.objects.order_by("item_id", "effective_from")
+    first_ids = {}
+    for version_id, item_id in firsts.values_list("pk", "item_id"):
+        first_ids.setdefault(item_id, version_id)
+    changes = PointItemVersion.objects.filter(
+        effective_from__gte=date(year, 1, 1), effective_from__lt=date(year + 1, 1, 1)
+    ).exclude(pk__in=list(first_ids.values()))
+    if owner_ids is not None:
+        changes = changes.filter(item__owner_id__in=owner_ids)
+    return {
+        "year": year,
+        "items_changed": changes.values("item_id").distinct().count(),
+        "changes": changes.count(),
+    }
+
+
+# ---------------------------------------------------------------- pages and API (views.py, api.py)
+
+
+def communities_in_reach(actor: Any, permission: str) -> list:
+    """The active communities where ``actor`` holds ``permission`` (a role above a community reaches all under it;
+    a role below one, on a grid, reaches that grid's community too for filtering, never more than the grant)."""
+    from gongzhi.places.models import Place, PlaceKind
+
+    scope = reach(actor, permission)
+    if scope.is_empty:
+        return []
+    communities = Place.objects.filter(kind=PlaceKind.COMMUNITY, is_active=True)
+    if not scope.everything:
+        communities = communities.filter(scope.q("path"))
+    return list(communities.order_by("path"))
+
+
+def residents_for_claims(actor: Any, text: str, *, limit: int = 30) -> list:
+    """Residents the actor may record claims for (``points.claim_on_behalf``), by name or room number."""
+    from gongzhi.people.models import Resident
+
+    scope = reach(actor, Permission.CLAIM_SUBMIT_ON_BEHALF)
+    text = (text or "").strip()
+    if scope.is_empty or not text:
+        return []
+    residents = Resident.objects.filter(is_active=True, household__isnull=False).filter(
+        Q(name__icontains=text) | Q(household__name=text)
+    )
+    if not scope.everything:
+        residents = residents.filter(scope.q("household__path"))
+    return list(residents.select_related("household").order_by("name", "pk")[:limit])
+
+
+def access_resident_for_claims(actor: Any, resident_id: Any):
+    from gongzhi.people.models import Resident
+
+    scope = reach(actor, Permission.CLAIM_SUBMIT_ON_BEHALF)
+    residents = Resident.objects.filter(is_active=True, household__isnull=False).select_related("household")
+    if not scope.everything:
+        residents = residents.filter(scope.q("household__path"))
+    try:
+        return residents.get(pk=int(resident_id))
+    except (Resident.DoesNotExist, TypeError, ValueError):
+        raise NotFound() from None
+
+
+def claim_state_counts(accounts: list[PointsAccount]) -> dict[int, dict[str, int]]:
+    """{account id: {state: number of claims}} for the accounts, in one query."""
+    counts: dict[int, dict[str, int]] = {account.pk: {} for account in accounts if account.pk}
+    rows = (
+        Claim.objects.filter(account_id__in=list(counts), state__in=[ClaimState.SUBMITTED, ClaimState.RETURNED])
+        .values_list("account_id", "state")
+        .annotate(number=Count("pk"))
+    )
+    for account_id, state, number in rows:
+        counts[account_id][state] = number
+    return counts
+
+
+def claims_of(actor: Any, accounts: list[PointsAccount], *, state: str | None = None) -> QuerySet[Claim]:
+    """Claims of the actor's own accounts, newest first."""
+    claims = Claim.objects.filter(account_id__in=[account.pk for account in accounts if account.pk])
+    if state:
+        claims = claims.filter(state=state)
+    return claims.select_related("item", "account").order_by("-submitted_at", "-pk")
+
+
+def queue_count(actor: Any) -> int:
+    """How many claims wait for review in the communities the actor reviews."""
+    scope = reach(actor, Permission.CLAIM_REVIEW)
+    if scope.is_empty:
+        return 0
+    return Claim.objects.filter(scope.q("community__path"), state=ClaimState.SUBMITTED).count()
+
+
+def catalogue_rows(community: Any, *, day: date) -> list[dict]:
+    """The catalogue a community sees: the district's (and street's) items and its own, with the value in force on
+    ``day`` and whether the community has it on. Three queries whatever the size."""
+    from .models import CommunityItemSetting, PointItem
+
+    owners = [*community.ancestor_ids, community.pk] if community.kind == "community" else [community.pk]
+    items = list(
+        PointItem.objects.filter(owner_id__in=owners)
+        .select_related("category")
+        .order_by("category__sort_order", "category__code", "code")
+    )
+    values: dict[int, int] = {}
+    for item_id, value in (
+        PointItemVersion.objects.filter(item__in=items, effective_from__lte=day)
+        .order_by("item_id", "effective_from")
+        .values_list("item_id", "value")
+    ):
+        values[item_id] = value
+    disabled: set[int] = set()
+    if community.kind == "community":
+        disabled = set(
+            CommunityItemSetting.objects.filter(community=community, enabled=False).values_list("item_id", flat=True)
+        )
+    return [
+        {
+            "item": item,
+            "value": values.get(item.pk),
+            "enabled": item.is_active and item.pk not in disabled,
+        }
+        for item in items
+    ]

@@ -1,0 +1,31 @@
+"""The shop's demo step: offers, a window open now, held and completed orders, the clerk login; twice is once."""
+
+from __future__ import annotations
+
+import pytest
+
+from gongzhi.demo import load_demo
+from gongzhi.points.ledger import ledger_check
+from gongzhi.shop.models import AllianceMembership, Offer, Redemption
+from gongzhi.shop.services import clerk_merchant_ids, window_state
+
+pytestmark = pytest.mark.django_db
+
+
+def test_demo_shop_is_complete_and_loads_once():
+    from gongzhi.people.models import Account
+
+    ran = load_demo(scale=0.05)
+    assert ran["gongzhi.demo.steps_shop"]["offer"] >= 6
+    assert AllianceMembership.objects.filter(state="active").exists()
+    assert Offer.objects.filter(state="approved", merchant__isnull=True).count() == 5
+    assert Redemption.objects.filter(state="completed").exists() and Redemption.objects.filter(state="held").exists()
+    clerk = Account.objects.get(username="merchant")
+    merchant_id = next(iter(clerk_merchant_ids(clerk)))
+    assert Redemption.objects.filter(offer__merchant_id=merchant_id, state="completed").exists()
+    resident = Account.objects.get(username="resident")
+    assert Redemption.objects.filter(account__resident=resident.resident).exists()
+    community = Offer.objects.filter(merchant__isnull=True).first().community
+    assert window_state(community.pk).open
+    assert ledger_check() == []
+    assert load_demo(scale=0.05) == {}
