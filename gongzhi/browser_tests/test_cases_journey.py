@@ -29,7 +29,7 @@ def test_resident_raises_grid_escalates_community_resolves_resident_rates(new_pa
     # The resident, on a phone: Requests in the bottom bar, then raise one with a photo.
     resident = new_page(viewport=PHONE)
     log_in(resident, "resident_a1")
-    resident.locator(".bottombar").get_by_role("link", name=re.compile("Requests|诉求")).click()
+    resident.locator(".bottombar").get_by_role("link", name=re.compile("^(Requests|诉求|我的诉求|民呼我应)$")).click()
     expect(resident).to_have_url(re.compile(r"/cases/mine/$"))
     expect(resident.get_by_test_id("empty-cases")).to_be_visible()
     resident.get_by_test_id("raise").click()

@@ -43,7 +43,7 @@ def test_resident_claims_reviewer_approves_public_list_shows_masked_name(new_pag
     # The resident, on a phone: Points → the item → send (the date is today, the photo optional).
     phone = new_page(viewport=PHONE)
     log_in(phone, "zhangsanfeng")
-    phone.locator(".bottombar").get_by_role("link", name=re.compile("积分|Points")).click()
+    phone.locator(".bottombar").get_by_role("link", name=re.compile("^(积分|Points)$")).click()
     expect(phone.get_by_test_id("balance")).to_have_text("0")
     phone.get_by_test_id("claim-start").click()
     phone.get_by_test_id("item").filter(has_text="楼道环境整治").click()
