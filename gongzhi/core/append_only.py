@@ -1,0 +1,48 @@
+"""A migration operation that makes tables append-only in the database itself.
+
+PostgreSQL refuses UPDATE and DELETE (triggers calling one function). SQLite refuses UPDATE; DELETE stays possible
+there only because Django's test flush empties tables with DELETE (PostgreSQL's flush uses TRUNCATE, which these
+triggers do not cover). Used for the audit log, the case trail and the points ledger.
+"""
+
+from __future__ import annotations
+
+from django.db import migrations
+
+
+def append_only(*tables: str, function: str, message: str) -> migrations.RunPython:
+    """RunPython creating (and, reversed, dropping) triggers ``<table>_no_update`` / ``<table>_no_delete``."""
+    quoted = message.replace("'", "''")
+
+    def forwards(apps, schema_editor):
+        vendor = schema_editor.connection.vendor
+        if vendor == "postgresql":
+            schema_editor.execute(
+                f"CREATE OR REPLACE FUNCTION {function}() RETURNS trigger AS $$ "
+                f"BEGIN RAISE EXCEPTION '{quoted}'; END; $$ LANGUAGE plpgsql;"
+            )
+            for table in tables:
+                for operation in ("UPDATE", "DELETE"):
+                    schema_editor.execute(
+                        f"CREATE TRIGGER {table}_no_{operation.lower()} BEFORE {operation} ON {table} "
+                        f"FOR EACH ROW EXECUTE FUNCTION {function}();"
+                    )
+        elif vendor == "sqlite":
+            for table in tables:
+                schema_editor.execute(
+                    f"CREATE TRIGGER IF NOT EXISTS {table}_no_update BEFORE UPDATE ON {table} "
+                    f"BEGIN SELECT RAISE(ABORT, '{quoted}'); END;"
+                )
+
+    def backwards(apps, schema_editor):
+        vendor = schema_editor.connection.vendor
+        if vendor == "postgresql":
+            for table in tables:
+                for operation in ("update", "delete"):
+                    schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_no_{operation} ON {table};")
+            schema_editor.execute(f"DROP FUNCTION IF EXISTS {function}();")
+        elif vendor == "sqlite":
+            for table in tables:
+                schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_no_update;")
+
+    return migrations.RunPython(forwards, backwards)
