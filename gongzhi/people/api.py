@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 
-from gongzhi.core.errors import ValidationFailed
 from gongzhi.places.selectors import access_place
 
 from .models import Resident
@@ -203,7 +201,5 @@ class RevealOut(Schema):
 )
 def resident_reveal_endpoint(request, resident_id: int, payload: RevealIn):
     resident = access_resident(request.user, resident_id)
-    if not payload.purpose.strip():
-        raise ValidationFailed(fields={"purpose": _("Write the purpose.")})
     revealed = resident_reveal(actor=request.user, resident=resident, purpose=payload.purpose)
     return {"id": resident.pk, "id_card_number": revealed.id_card_number, "phone": revealed.phone}
