@@ -8,8 +8,10 @@ out of reach, so nothing leaks whether a record exists.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
+from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
@@ -41,16 +43,28 @@ def grants(actor: Any) -> list[tuple[str, str, int | None]]:
     cached = getattr(actor, "_gongzhi_grants", None)
     if cached is not None:
         return cached
-    from gongzhi.people.models import RoleAssignment  # the people app owns role records
-
-    today = timezone.localdate()
-    rows = list(
-        RoleAssignment.objects.filter(account_id=actor.pk, starts_on__lte=today, place__is_active=True)
-        .filter(Q(ends_on__isnull=True) | Q(ends_on__gte=today))
-        .values_list("role", "place__path", "organisation_id")
-    )
+    today = connection.ops.adapt_datefield_value(timezone.localdate())
+    with connection.cursor() as cursor:
+        cursor.execute(_grants_sql(), [actor.pk, today, True, today])
+        rows = [tuple(row) for row in cursor.fetchall()]
     actor._gongzhi_grants = rows
     return rows
+
+
+@cache
+def _grants_sql() -> str:
+    """The roles query, written once: it runs on every request, and compiling it as a queryset cost more than the
+    database answering it (benchmarks/points_bench.py, approvals)."""
+    from gongzhi.people.models import RoleAssignment  # the people app owns role records
+    from gongzhi.places.models import Place
+
+    qn = connection.ops.quote_name
+    return f"""
+        SELECT r.{qn("role")}, p.{qn("path")}, r.{qn("organisation_id")}
+        FROM {qn(RoleAssignment._meta.db_table)} r JOIN {qn(Place._meta.db_table)} p ON p.id = r.{qn("place_id")}
+        WHERE r.{qn("account_id")} = %s AND r.{qn("starts_on")} <= %s AND p.{qn("is_active")} = %s
+          AND (r.{qn("ends_on")} IS NULL OR r.{qn("ends_on")} >= %s)
+    """
 
 
 def forget_grants(actor: Any) -> None:

@@ -46,3 +46,42 @@ def append_only(*tables: str, function: str, message: str) -> migrations.RunPyth
                 schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_no_update;")
 
     return migrations.RunPython(forwards, backwards)
+
+
+def append_only_kept_on_sqlite(*tables: str, message: str) -> migrations.RunPython:
+    """Put SQLite's UPDATE triggers back on ``tables`` if they are missing, whichever way the migration runs.
+
+    SQLite alters a column or a unique constraint by rebuilding the table, and the rebuild drops the table's
+    triggers. A migration that alters an append-only table lists this operation first and last, so the triggers
+    are back after it runs forwards or backwards. PostgreSQL alters in place and keeps its triggers: no-op there.
+    """
+    quoted = message.replace("'", "''")
+
+    def restore(apps, schema_editor):
+        if schema_editor.connection.vendor != "sqlite":
+            return
+        for table in tables:
+            schema_editor.execute(
+                f"CREATE TRIGGER IF NOT EXISTS {table}_no_update BEFORE UPDATE ON {table} "
+                f"BEGIN SELECT RAISE(ABORT, '{quoted}'); END;"
+            )
+
+    return migrations.RunPython(restore, restore)
+
+
+def table_fillfactor(table: str, percent: int) -> migrations.RunPython:
+    """PostgreSQL only: leave ``100 - percent`` % of each page of ``table`` free for HOT updates.
+
+    A row updated in place on the same page (a HOT update) writes no index entries; one that moves to another page
+    writes one in every index of the table. Balances change on every posting, so their pages keep room.
+    """
+
+    def forwards(apps, schema_editor):
+        if schema_editor.connection.vendor == "postgresql":
+            schema_editor.execute(f"ALTER TABLE {table} SET (fillfactor = {int(percent)})")
+
+    def backwards(apps, schema_editor):
+        if schema_editor.connection.vendor == "postgresql":
+            schema_editor.execute(f"ALTER TABLE {table} RESET (fillfactor)")
+
+    return migrations.RunPython(forwards, backwards)

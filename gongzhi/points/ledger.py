@@ -2,9 +2,16 @@
 
 Every change of a balance is a transfer written in the same transaction as the change (shared/design.md rule 4):
 
-- ``post_transfer`` moves ``balance`` / ``held`` / ``earned_total`` with SQL arithmetic, inserts the transfer and
-  its entries and writes the audit entry. Holder accounts never go below zero: the database's check constraint
-  ``pointsaccount_holder_not_negative`` refuses it and the caller gets ``InsufficientPoints``, nothing written.
+- ``post_transfer`` moves a holder's ``balance`` / ``held`` / ``earned_total`` with SQL arithmetic and inserts the
+  transfer and its entries. Holder accounts never go below zero: the posting refuses it and the database's check
+  constraint ``pointsaccount_holder_not_negative`` backs it; the caller gets ``InsufficientPoints``, nothing written.
+- System accounts (issuance, spent, expired) are the other side of postings. Their figures are not stored but
+  summed from their entries (``account_figures``): a stored issuance balance would be one row that every award in
+  the district locks and waits for. Their rows keep zeros, which ``ledger_check`` verifies.
+- The ledger is its own audit trail: a transfer is never changed and names its actor, time, kind, source and memo.
+  The named action that posts it (``claim_approve``, ``adjustment_approve``, ``redemption_place`` …) writes the one
+  audit entry of the change, naming the transfer, with the request's channel and address; the posting adds none
+  (one audit entry per change, not two).
 - Every transfer has a unique idempotency key. Posting the same key again returns the transfer already posted
   (``created=False``) when the legs match, and refuses with ``idempotency_conflict`` when they do not.
 - Corrections are new transfers (``transfer_reverse``); transfers and entries are never updated or deleted
@@ -13,12 +20,12 @@ Every change of a balance is a transfer written in the same transaction as the c
 
 Two implementations of the same posting, with identical results (tests run both):
 
-- PostgreSQL: **one statement**. A CTE inserts the transfer (``ON CONFLICT (idempotency_key) DO NOTHING``), locks
-  the accounts in primary-key order (``SELECT … ORDER BY id FOR UPDATE``), updates them only if the transfer row
-  was inserted, inserts the entries and the audit entry. One round trip instead of five or six; round trips,
-  not fsync, are what a posting costs on these machines (design.md, "Speed").
+- PostgreSQL: **one statement**. A CTE checks that every account exists, locks the holder accounts in primary-key
+  order (``SELECT … ORDER BY id FOR UPDATE``), inserts the transfer (``ON CONFLICT (idempotency_key) DO NOTHING``),
+  updates the holders only if the transfer row was inserted and inserts the entries. One round trip instead of
+  five or six; round trips, not fsync, are what a posting costs on these machines (design.md, "Speed").
 - Anything else (SQLite, which takes its write lock at BEGIN): the same steps as separate ORM statements inside
-  one transaction, accounts updated in primary-key order with guarded ``UPDATE … WHERE balance + x >= 0``.
+  one transaction, holders updated in primary-key order with guarded ``UPDATE … WHERE balance + x >= 0``.
 
 A posting inside an outer ``transaction.atomic()`` joins that transaction without a savepoint of its own; a refused
 posting therefore spoils the outer block (Django refuses further queries until it ends). Callers that want to
@@ -27,22 +34,22 @@ carry on after a refusal wrap the call in an ``atomic()`` of their own (``claims
 
 from __future__ import annotations
 
-import re
+import time
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 from typing import Any
 
+import psycopg
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from gongzhi.core.audit import audit_entry
 from gongzhi.core.errors import Conflict, DomainError, ValidationFailed
-from gongzhi.core.models import AuditEntry
 
 from .models import AccountKind, Entry, PointsAccount, Transfer, TransferKind
 
@@ -57,6 +64,8 @@ SYSTEM_ACCOUNTS = {
 
 # Set to False to send PostgreSQL through the generic path as well (tests compare the two).
 USE_SINGLE_STATEMENT = True
+SYSTEM_KIND = AccountKind.SYSTEM.value
+TRANSFER_KINDS = frozenset(TransferKind.values)
 
 
 class InsufficientPoints(DomainError):
@@ -185,23 +194,6 @@ def _existing(key: str, kind: str, legs: list[Leg]) -> Transfer:
     return transfer
 
 
-def _audit_for(transfer: Transfer, legs: list[Leg], actor: Any) -> AuditEntry:
-    entry = audit_entry(
-        actor=actor,
-        action="points.transfer",
-        changes={
-            "kind": transfer.kind,
-            "key": transfer.idempotency_key,
-            "source": f"{transfer.source_type}:{transfer.source_id}" if transfer.source_type else "",
-            "reverses": transfer.reverses_id,
-            "legs": [[leg.account_id, leg.amount, leg.bucket, leg.counts_as_earned] for leg in legs],
-        },
-    )
-    entry.object_type = Transfer._meta.label_lower
-    entry.occurred_at = transfer.created_at
-    return entry
-
-
 def post_transfer(
     *,
     kind: str,
@@ -215,7 +207,7 @@ def post_transfer(
     effective_date: date | None = None,
 ) -> tuple[Transfer, bool]:
     """Post one transfer; returns (transfer, created). See the module docstring for the guarantees."""
-    if kind not in TransferKind.values:
+    if kind not in TRANSFER_KINDS:
         raise ValidationFailed(fields={"kind": _("Unknown kind of transfer.")})
     key = (idempotency_key or "").strip()
     if not key or len(key) > 120:
@@ -234,8 +226,8 @@ def post_transfer(
         created_at=timezone.now(),
     )
     if connection.vendor == "postgresql" and USE_SINGLE_STATEMENT:
-        return _post_single_statement(transfer, legs, actor)
-    return _post_generic(transfer, legs, actor)
+        return _post_single_statement(transfer, legs)
+    return _post_generic(transfer, legs)
 
 
 class _AlreadyPosted(Exception):
@@ -251,25 +243,26 @@ def _refusal(error: IntegrityError) -> DomainError:
     raise error
 
 
-def _post_generic(transfer: Transfer, legs: list[Leg], actor: Any) -> tuple[Transfer, bool]:
+def _post_generic(transfer: Transfer, legs: list[Leg]) -> tuple[Transfer, bool]:
     try:
         with transaction.atomic():
             if Transfer.objects.filter(idempotency_key=transfer.idempotency_key).exists():
                 raise _AlreadyPosted
-            for account_id, balance, held, earned in _deltas(legs):
-                guard = Q(kind=AccountKind.SYSTEM) | Q(
-                    balance__gte=-balance, held__gte=-held, earned_total__gte=-earned
-                )
+            deltas = _deltas(legs)
+            kinds = dict(PointsAccount.objects.filter(pk__in=[row[0] for row in deltas]).values_list("pk", "kind"))
+            if len(kinds) != len(deltas):
+                raise ValidationFailed(fields={"account": _("Unknown points account.")})
+            for account_id, balance, held, earned in deltas:
+                if kinds[account_id] == AccountKind.SYSTEM:
+                    continue  # figures of system accounts are summed from their entries, never stored
                 updated = (
-                    PointsAccount.objects.filter(pk=account_id)
-                    .filter(guard)
-                    .update(
+                    PointsAccount.objects.filter(
+                        pk=account_id, balance__gte=-balance, held__gte=-held, earned_total__gte=-earned
+                    ).update(
                         balance=F("balance") + balance, held=F("held") + held, earned_total=F("earned_total") + earned
                     )
                 )
                 if not updated:
-                    if not PointsAccount.objects.filter(pk=account_id).exists():
-                        raise ValidationFailed(fields={"account": _("Unknown points account.")})
                     raise InsufficientPoints()
             try:
                 with transaction.atomic():
@@ -290,9 +283,6 @@ def _post_generic(transfer: Transfer, legs: list[Leg], actor: Any) -> tuple[Tran
                     for leg in legs
                 ]
             )
-            entry = _audit_for(transfer, legs, actor)
-            entry.object_id = str(transfer.pk)
-            entry.save()
     except _AlreadyPosted:
         return _existing(transfer.idempotency_key, transfer.kind, legs), False
     return transfer, True
@@ -312,12 +302,9 @@ _TRANSFER_COLUMNS = (
 _SQL_CACHE: dict[tuple[int, int], str] = {}
 
 
-def _transfer_fields() -> list:
-    return [Transfer._meta.get_field(name) for name in _TRANSFER_COLUMNS]
-
-
-def _audit_fields() -> list:
-    return [field for field in AuditEntry._meta.concrete_fields if not field.primary_key]
+@cache
+def _transfer_fields() -> tuple:
+    return tuple(Transfer._meta.get_field(name) for name in _TRANSFER_COLUMNS)
 
 
 def _posting_sql(accounts: int, legs: int) -> str:
@@ -326,30 +313,24 @@ def _posting_sql(accounts: int, legs: int) -> str:
     if sql is not None:
         return sql
     qn = connection.ops.quote_name
-
-    def cast(field: Any) -> str:
-        return field.cast_db_type(connection)
-
     accounts_table = qn(PointsAccount._meta.db_table)
-    transfer_fields, audit_fields = _transfer_fields(), _audit_fields()
+    transfer_fields = _transfer_fields()
     delta_rows = ", ".join(["(%s::bigint, %s::bigint, %s::bigint, %s::bigint)"] * accounts)
     entry_rows = ", ".join(["(%s::bigint, %s::varchar, %s::bigint, %s::boolean)"] * legs)
     transfer_columns = ", ".join(qn(field.column) for field in transfer_fields)
-    transfer_values = ", ".join(f"%s::{cast(field)}" for field in transfer_fields)
-    audit_columns = ", ".join(qn(field.column) for field in audit_fields)
-    audit_values = ", ".join(
-        "t.id::varchar" if field.attname == "object_id" else f"%s::{cast(field)}" for field in audit_fields
-    )
+    transfer_values = ", ".join(f"%s::{field.cast_db_type(connection)}" for field in transfer_fields)
     sql = f"""
         WITH v(id, db, dh, de) AS (VALUES {delta_rows}),
-        l AS MATERIALIZED (
-            SELECT a.id, a.kind, a.balance, a.held, a.earned_total FROM {accounts_table} a
-            WHERE a.id = ANY(%s::bigint[]) ORDER BY a.id FOR UPDATE
+        f AS MATERIALIZED (
+            SELECT COUNT(*) AS found FROM {accounts_table} a WHERE a.id = ANY(%s::bigint[])
+        ), l AS MATERIALIZED (
+            SELECT a.id, a.balance, a.held, a.earned_total FROM {accounts_table} a
+            WHERE a.id = ANY(%s::bigint[]) AND a.kind <> %s::varchar ORDER BY a.id FOR UPDATE
         ), ok AS (
-            SELECT COUNT(*) = {accounts} AND COALESCE(BOOL_AND(
-                l.kind = %s OR (l.balance + v.db >= 0 AND l.held + v.dh >= 0 AND l.earned_total + v.de >= 0)
-            ), FALSE) AS ok, COUNT(*) AS found
-            FROM l JOIN v ON v.id = l.id
+            SELECT f.found = {accounts} AND COALESCE(BOOL_AND(
+                l.balance + v.db >= 0 AND l.held + v.dh >= 0 AND l.earned_total + v.de >= 0
+            ), TRUE) AS ok, f.found, COUNT(l.id) AS holders
+            FROM f LEFT JOIN (l JOIN v ON v.id = l.id) ON TRUE GROUP BY f.found
         ), t AS (
             INSERT INTO {qn(Transfer._meta.db_table)} ({transfer_columns})
             SELECT {transfer_values} FROM ok WHERE ok.ok
@@ -358,77 +339,81 @@ def _posting_sql(accounts: int, legs: int) -> str:
         ), u AS (
             UPDATE {accounts_table} a
             SET balance = a.balance + v.db, held = a.held + v.dh, earned_total = a.earned_total + v.de
-            FROM v WHERE a.id = v.id AND EXISTS (SELECT 1 FROM t)
+            FROM l, v WHERE a.id = l.id AND v.id = l.id AND EXISTS (SELECT 1 FROM t)
             RETURNING a.id
         ), e AS (
             INSERT INTO {qn(Entry._meta.db_table)} (transfer_id, account_id, bucket, amount, counts_as_earned)
             SELECT t.id, x.account_id, x.bucket, x.amount, x.earned
             FROM t, (VALUES {entry_rows}) AS x(account_id, bucket, amount, earned)
-        ), au AS (
-            INSERT INTO {qn(AuditEntry._meta.db_table)} ({audit_columns}) SELECT {audit_values} FROM t
         )
-        SELECT (SELECT id FROM t), ok.ok, ok.found, (SELECT COUNT(*) FROM u) FROM ok
+        SELECT (SELECT id FROM t), ok.found, ok.holders, (SELECT COUNT(*) FROM u) FROM ok
     """
     _SQL_CACHE[(accounts, legs)] = sql
     return sql
 
 
-def execute_prepared(cursor: Any, name: str, sql: str, params: list) -> None:
-    """Run ``sql`` as a server-side prepared statement of this session (PREPARE once, then EXECUTE).
+class _PreparedCursor(psycopg.Cursor):
+    """A psycopg cursor that binds parameters on the server and prepares each statement the first time it runs."""
 
-    Planning the posting's CTE took longer than executing it (0.28 against 0.24 ms); a prepared statement is planned
-    once per connection. Both statements go through Django's cursor, so query counts and captures still see them.
-    Turn it off (``GONGZHI_POINTS_PREPARED = False``) behind a pooler in transaction mode, which cannot keep
-    prepared statements.
+    def execute(self, query: Any, params: Any = None, *, prepare: bool | None = None, binary: bool | None = None):
+        return super().execute(query, params, prepare=True, binary=binary)
+
+
+def execute_prepared(sql: str, params: list) -> tuple | None:
+    """Run ``sql`` (``%s`` placeholders) on PostgreSQL as a prepared statement of this connection; the first row.
+
+    The statement is parsed and planned once per connection (planning the posting's CTE took longer than executing
+    it) and its parameters travel bound, not spelled into the text: on these machines the Python of formatting 30
+    literals cost about as much as the server executing the posting. Django's other queries keep its client-side
+    cursor. The cursor is wrapped by Django, so transactions, error mapping and execute wrappers see the statement
+    like any other, and it is logged (query counts, DEBUG) with its values spelled in. Set
+    ``GONGZHI_POINTS_PREPARED = False`` behind a pooler in transaction mode,
+    which cannot keep prepared statements: the statement then goes through Django's own cursor.
     """
     if not getattr(settings, "GONGZHI_POINTS_PREPARED", True):
-        cursor.execute(sql, params)
-        return
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchone() if cursor.description is not None else None
+    connection.ensure_connection()
     raw = connection.connection
-    known = getattr(raw, "_gongzhi_prepared", None)
-    if known is None:
-        known = set()
-        raw._gongzhi_prepared = known
-    if name not in known:
-        numbered = iter(range(1, len(params) + 1))
-        body = re.sub(r"%s", lambda _match: f"${next(numbered)}", sql)
-        cursor.execute(f"PREPARE {name} AS {body}")
-        known.add(name)
-    cursor.execute(f"EXECUTE {name}({', '.join(['%s'] * len(params))})", params)
+    if raw.prepare_threshold is None:  # Django turns preparing off; only _PreparedCursor asks for it
+        raw.prepare_threshold = 0
+    started = time.monotonic()
+    try:
+        with connection.make_cursor(_PreparedCursor(raw)) as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchone() if cursor.description is not None else None
+    finally:
+        if connection.queries_logged:  # as Django's debug cursor logs, with the values spelled in
+            connection.queries_log.append(
+                {"sql": connection.ops.compose_sql(sql, params), "time": f"{time.monotonic() - started:.3f}"}
+            )
 
 
-def _post_single_statement(transfer: Transfer, legs: list[Leg], actor: Any) -> tuple[Transfer, bool]:
+def _post_single_statement(transfer: Transfer, legs: list[Leg]) -> tuple[Transfer, bool]:
     """The posting as one statement. Nothing in it raises on a refusal, so an outer transaction stays usable:
 
     ``l`` locks the accounts in primary-key order (``FOR UPDATE`` returns the latest committed values),
     ``ok`` says whether every holder stays at or above zero, ``t`` inserts the transfer only if ok (and the key is
-    new), and the balances, entries and audit entry are written only if ``t`` inserted a row.
+    new), and the balances and entries are written only if ``t`` inserted a row.
     """
     deltas = _deltas(legs)
     params: list[Any] = []
     for row in deltas:
         params += row
-    params += [[row[0] for row in deltas], AccountKind.SYSTEM.value]
-    params += [field.get_db_prep_save(getattr(transfer, field.attname), connection) for field in _transfer_fields()]
+    ids = [row[0] for row in deltas]
+    params += (ids, ids, SYSTEM_KIND)
+    # Plain values (an aware datetime, a date, ids): psycopg adapts them as Django's own saving would.
+    params += [getattr(transfer, field.attname) for field in _transfer_fields()]
     for leg in legs:
-        params += [leg.account_id, leg.bucket, leg.amount, leg.counts_as_earned]
-    audit = _audit_for(transfer, legs, actor)
-    params += [
-        field.get_db_prep_save(getattr(audit, field.attname), connection)
-        for field in _audit_fields()
-        if field.attname != "object_id"
-    ]
+        params += (leg.account_id, leg.bucket, leg.amount, leg.counts_as_earned)
     try:
-        with connection.cursor() as cursor:
-            execute_prepared(
-                cursor, f"points_post_{len(deltas)}_{len(legs)}", _posting_sql(len(deltas), len(legs)), params
-            )
-            transfer_id, _ok, found, updated = cursor.fetchone()
+        transfer_id, found, holders, updated = execute_prepared(_posting_sql(len(deltas), len(legs)), params)
     except IntegrityError as error:
         raise _refusal(error) from None
     if transfer_id is not None:
-        if updated != len(deltas):  # cannot happen: the rows are locked; refuse loudly rather than drift
-            raise RuntimeError(f"posting {transfer.idempotency_key}: {updated} of {len(deltas)} accounts updated")
+        if updated != holders:  # cannot happen: the rows are locked; refuse loudly rather than drift
+            raise RuntimeError(f"posting {transfer.idempotency_key}: {updated} of {holders} accounts updated")
         transfer.pk = transfer_id
         transfer._state.adding = False
         return transfer, True
@@ -525,6 +510,34 @@ def points_release(
     return transfer
 
 
+# ---------------------------------------------------------------- figures
+
+
+@dataclass(frozen=True)
+class Figures:
+    balance: int
+    held: int
+    earned_total: int
+
+
+def account_figures(account: PointsAccount) -> Figures:
+    """The account's balance, held and earned total as of now.
+
+    A holder's figures are stored on its row (kept by every posting). A system account's are summed from its
+    entries: they are the other side of every posting, and storing them would make every award in the district
+    wait for one row.
+    """
+    if account.kind != AccountKind.SYSTEM:
+        stored = PointsAccount.objects.values_list("balance", "held", "earned_total").get(pk=account.pk)
+        return Figures(*stored)
+    sums = Entry.objects.filter(account_id=account.pk).aggregate(
+        balance=Sum("amount", filter=Q(bucket=BALANCE), default=0),
+        held=Sum("amount", filter=Q(bucket=HELD), default=0),
+        earned_total=Sum("amount", filter=Q(counts_as_earned=True), default=0),
+    )
+    return Figures(int(sums["balance"]), int(sums["held"]), int(sums["earned_total"]))
+
+
 # ---------------------------------------------------------------- the check
 
 
@@ -538,21 +551,26 @@ def ledger_check() -> list[str]:
     )
     problems: list[str] = []
     with connection.cursor() as cursor:
+        # A holder's stored figures must equal the sums of its entries; a system account stores none (all zero).
         cursor.execute(
             f"""
-            SELECT a.id, a.display_name, a.balance, a.held, a.earned_total,
-                   COALESCE(s.balance, 0), COALESCE(s.held, 0), COALESCE(s.earned, 0)
-            FROM {accounts} a LEFT JOIN (
-                SELECT account_id,
-                       SUM(CASE WHEN bucket = 'balance' THEN amount ELSE 0 END) AS balance,
-                       SUM(CASE WHEN bucket = 'held' THEN amount ELSE 0 END) AS held,
-                       SUM(CASE WHEN counts_as_earned THEN amount ELSE 0 END) AS earned
-                FROM {entries} GROUP BY account_id
-            ) s ON s.account_id = a.id
-            WHERE a.balance <> COALESCE(s.balance, 0) OR a.held <> COALESCE(s.held, 0)
-               OR a.earned_total <> COALESCE(s.earned, 0)
-            ORDER BY a.id
-            """
+            SELECT id, display_name, balance, held, earned_total, e_balance, e_held, e_earned FROM (
+                SELECT a.id, a.display_name, a.balance, a.held, a.earned_total,
+                       CASE WHEN a.kind = %s THEN 0 ELSE COALESCE(s.balance, 0) END AS e_balance,
+                       CASE WHEN a.kind = %s THEN 0 ELSE COALESCE(s.held, 0) END AS e_held,
+                       CASE WHEN a.kind = %s THEN 0 ELSE COALESCE(s.earned, 0) END AS e_earned
+                FROM {accounts} a LEFT JOIN (
+                    SELECT account_id,
+                           SUM(CASE WHEN bucket = 'balance' THEN amount ELSE 0 END) AS balance,
+                           SUM(CASE WHEN bucket = 'held' THEN amount ELSE 0 END) AS held,
+                           SUM(CASE WHEN counts_as_earned THEN amount ELSE 0 END) AS earned
+                    FROM {entries} GROUP BY account_id
+                ) s ON s.account_id = a.id
+            ) figures
+            WHERE balance <> e_balance OR held <> e_held OR earned_total <> e_earned
+            ORDER BY id
+            """,
+            [SYSTEM_KIND] * 3,
         )
         for account_id, name, balance, held, earned, e_balance, e_held, e_earned in cursor.fetchall():
             problems.append(
@@ -574,8 +592,10 @@ def ledger_check() -> list[str]:
 
 
 __all__ = [
+    "Figures",
     "InsufficientPoints",
     "Leg",
+    "account_figures",
     "account_for_organisation",
     "account_for_resident",
     "ledger_check",

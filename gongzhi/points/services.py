@@ -517,9 +517,13 @@ def _claim_lock_sql() -> str:
     for (relation, model), alias in zip(_LOCK_MODELS, ("i", "p", "a"), strict=True):
         columns += [f"{alias}.{qn(field.column)}" for field in _read_fields(model, _LOCK_READS[relation])]
     accounts = qn(PointsAccount._meta.db_table)
+    closed = ", ".join(f"'{state}'" for state in (Publication.State.PUBLISHED, Publication.State.LOCKED))
     sql = f"""
         SELECT {", ".join(columns)},
-               (SELECT s.id FROM {accounts} s WHERE s.system_code = 'issuance')
+               (SELECT s.id FROM {accounts} s WHERE s.system_code = 'issuance'),
+               EXISTS (SELECT 1 FROM {qn(Publication._meta.db_table)} m
+                       WHERE m.community_id = c.community_id AND m.month = date_trunc('month', c.service_date)::date
+                         AND m.state IN ({closed}))
         FROM {qn(Claim._meta.db_table)} c
         JOIN {qn(PointItem._meta.db_table)} i ON i.id = c.item_id
         JOIN {qn(Place._meta.db_table)} p ON p.id = c.community_id
@@ -531,10 +535,11 @@ def _claim_lock_sql() -> str:
 
 
 def _locked_claim(claim: Claim) -> Claim:
-    """The claim, locked for the rest of the transaction, with its item, community and account, and the id of the
-    issuance account (``issuance_id``) — one round trip. On PostgreSQL a prepared statement built once and
-    instances made with ``from_db`` (fields not read are deferred, so they still load if ever touched): compiling
-    the equivalent queryset cost more than everything else an approval does (benchmarks/points_bench.py)."""
+    """The claim, locked for the rest of the transaction, with its item, community and account, the id of the
+    issuance account (``issuance_id``) and whether its month is published (``month_closed``) — one round trip.
+    On PostgreSQL a prepared statement built once and instances made with ``from_db`` (fields not read are
+    deferred, so they still load if ever touched): compiling the equivalent queryset cost more than everything
+    else an approval does (benchmarks/points_bench.py)."""
     if connection.vendor != "postgresql":
         locked = (
             Claim.objects.select_for_update(of=("self",))
@@ -542,10 +547,9 @@ def _locked_claim(claim: Claim) -> Claim:
             .annotate(issuance_id=Subquery(PointsAccount.objects.filter(system_code="issuance").values("pk")[:1]))
             .get(pk=claim.pk)
         )
+        locked.month_closed = _month_closed(locked.community_id, locked.service_date)
         return locked
-    with connection.cursor() as cursor:
-        ledger.execute_prepared(cursor, "points_claim_lock", _claim_lock_sql(), [claim.pk])
-        row = cursor.fetchone()
+    row = ledger.execute_prepared(_claim_lock_sql(), [claim.pk])
     if row is None:
         raise Claim.DoesNotExist()
     db = connection.alias
@@ -556,7 +560,7 @@ def _locked_claim(claim: Claim) -> Claim:
         names = [field.attname for field in _read_fields(model, _LOCK_READS[relation])]
         setattr(locked, relation, model.from_db(db, names, row[start : start + len(names)]))
         start += len(names)
-    locked.issuance_id = row[start]
+    locked.issuance_id, locked.month_closed = row[start], row[start + 1]
     return locked
 
 
@@ -589,7 +593,7 @@ def claim_approve(*, actor: Any, claim: Claim) -> Claim:
     _require_reviewer(actor, locked)
     if locked.state != ClaimState.SUBMITTED:
         raise _not_pending(locked)
-    if _month_closed(locked.community_id, locked.service_date):
+    if locked.month_closed:
         # A published month never changes (the public list is frozen); the claim has to be rejected or
         # claimed again in an open month.
         raise Conflict(
@@ -693,8 +697,7 @@ def _record_decision(
             for field in AuditEntry._meta.concrete_fields
             if not field.primary_key and field.attname != "object_id"
         ]
-        with connection.cursor() as cursor:
-            ledger.execute_prepared(cursor, "points_claim_decision", _decision_sql(), params)
+        ledger.execute_prepared(_decision_sql(), params)
     else:
         fields: dict[str, Any] = {"state": state, "decided_at": now}
         if transfer_id is not None:

@@ -663,7 +663,7 @@ def redemption_place(
             "shop.redemption_place",
             redemption,
             account.place_path,
-            {"offer": offer.pk, "account": account.pk, "quantity": quantity, "points": points},
+            {"offer": offer.pk, "account": account.pk, "quantity": quantity, "points": points, "transfer": hold.pk},
         )
     return redemption
 
@@ -741,7 +741,11 @@ def redemption_verify(
         redemption.finish_transfer = capture
         redemption.save(update_fields=["state", "verified_by", "finished_at", "finish_transfer"])
         _audit(
-            actor, "shop.redemption_verify", redemption, redemption.account.place_path, {"points": redemption.points}
+            actor,
+            "shop.redemption_verify",
+            redemption,
+            redemption.account.place_path,
+            {"points": redemption.points, "transfer": capture.pk},
         )
     return redemption
 
@@ -777,7 +781,7 @@ def _release(*, actor: Any, redemption: Redemption, state: str, action: str) -> 
         locked.finished_at = timezone.now()
         locked.finish_transfer = release
         locked.save(update_fields=["state", "finished_at", "finish_transfer"])
-        _audit(actor, action, locked, locked.account.place_path, {"points": locked.points})
+        _audit(actor, action, locked, locked.account.place_path, {"points": locked.points, "transfer": release.pk})
     return locked, True
 
 

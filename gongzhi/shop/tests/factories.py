@@ -11,7 +11,7 @@ from gongzhi.people.models import Organisation, OrganisationKind
 from gongzhi.people.roles import Role
 from gongzhi.people.tests.factories import account_with_role
 from gongzhi.places.tests.factories import superuser
-from gongzhi.points.ledger import Leg, post_transfer, system_account
+from gongzhi.points.ledger import Leg, account_figures, post_transfer, system_account
 from gongzhi.points.models import PointsAccount, TransferKind
 from gongzhi.points.tests.factories import resident_with_login
 from gongzhi.shop.models import Offer
@@ -92,4 +92,4 @@ def resident_with_points(household, points: int = 100, name: str | None = None):
 
 
 def issued_total() -> int:
-    return -system_account("issuance").balance
+    return -account_figures(system_account("issuance")).balance

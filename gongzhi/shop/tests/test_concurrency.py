@@ -15,7 +15,7 @@ from django.db.models import Sum
 
 from gongzhi.core.errors import DomainError
 from gongzhi.places.tests.factories import make_tree
-from gongzhi.points.ledger import ledger_check, system_account
+from gongzhi.points.ledger import account_figures, ledger_check, system_account
 from gongzhi.points.models import HOLDER_KINDS, PointsAccount, Transfer
 from gongzhi.shop.models import Offer, Redemption, StockMovement
 from gongzhi.shop.services import redemption_place, redemptions_expire
@@ -51,8 +51,8 @@ def race(calls: list) -> list:
 def assert_books_balance(offer: Offer) -> None:
     """Points: balances + held + spent == issued, no drift. Stock: never below zero, equal to its movements."""
     holders = PointsAccount.objects.filter(kind__in=HOLDER_KINDS).aggregate(b=Sum("balance"), h=Sum("held"))
-    issued = -system_account("issuance").balance
-    spent = system_account("spent").balance
+    issued = -account_figures(system_account("issuance")).balance
+    spent = account_figures(system_account("spent")).balance
     assert holders["b"] + holders["h"] + spent == issued
     assert ledger_check() == []
     offer.refresh_from_db()
