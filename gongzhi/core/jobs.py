@@ -487,3 +487,14 @@ def _start(task: str, kwargs: dict[str, Any]) -> None:
             connections.close_all()
 
     threading.Thread(target=runner, name=f"gongzhi-task-{task}", daemon=True).start()
+
+
+# ---------------------------------------------------------------- the core's own periodic job
+
+
+@periodic_job(name="core.abandon_stalled_tasks", every="hour", at=":17", atomic=False)
+def abandon_stalled_tasks(*, run_key: str, now: datetime) -> dict:
+    """Imports whose worker died are marked failed (their page says what to do) and their uploads deleted."""
+    from .housekeeping import progress_abandon_stalled
+
+    return progress_abandon_stalled(now=now)

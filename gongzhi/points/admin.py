@@ -10,7 +10,9 @@ from gongzhi.core.admin_support import ReadOnlyAdmin
 from gongzhi.core.errors import DomainError
 from gongzhi.people.roles import Permission
 
+from .ledger import Figures, account_figures
 from .models import (
+    AccountKind,
     Adjustment,
     Claim,
     ClaimDecision,
@@ -39,9 +41,27 @@ class EntryInline(admin.TabularInline):
 class PointsAccountAdmin(ReadOnlyAdmin):
     scope_permission = Permission.POINTS_VIEW
     scope_path_field = "place_path"
-    list_display = ("display_name", "kind", "community", "balance", "held", "earned_total")
+    list_display = ("display_name", "kind", "community", "current_balance", "current_held", "current_earned_total")
     list_filter = ("kind",)
     search_fields = ("display_name",)
+
+    def _figures(self, account: PointsAccount) -> Figures:
+        # A system account stores no figures (the ledger sums its entries); a holder's are on its row.
+        if account.kind == AccountKind.SYSTEM:
+            return account_figures(account)
+        return Figures(account.balance, account.held, account.earned_total)
+
+    @admin.display(description=_("balance"))
+    def current_balance(self, account: PointsAccount) -> int:
+        return self._figures(account).balance
+
+    @admin.display(description=_("held"))
+    def current_held(self, account: PointsAccount) -> int:
+        return self._figures(account).held
+
+    @admin.display(description=_("earned in all"))
+    def current_earned_total(self, account: PointsAccount) -> int:
+        return self._figures(account).earned_total
 
 
 @admin.register(Transfer)

@@ -13,6 +13,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from gongzhi.people.models import Organisation, Resident
 from gongzhi.places.models import Place
@@ -268,8 +269,9 @@ class ClaimState(models.TextChoices):
     SUBMITTED = "submitted", _("submitted")
     RETURNED = "returned", _("returned for more information")
     APPROVED = "approved", _("approved")
-    REJECTED = "rejected", _("rejected")
-    WITHDRAWN = "withdrawn", _("withdrawn")
+    # Contexts: a claim "rejected" reads 未通过 in Chinese, a request 已驳回; shared words need their own entries.
+    REJECTED = "rejected", pgettext_lazy("points claim", "rejected")
+    WITHDRAWN = "withdrawn", pgettext_lazy("points claim", "withdrawn")
     REVERSED = "reversed", _("reversed")
 
 
@@ -347,9 +349,9 @@ class ClaimDecision(models.Model):
         RESUBMIT = "resubmit", _("resubmitted")
         FIRST_APPROVAL = "first_approval", _("first approval")
         APPROVE = "approve", _("approved")
-        REJECT = "reject", _("rejected")
+        REJECT = "reject", pgettext_lazy("points claim", "rejected")
         RETURN = "return", _("returned")
-        WITHDRAW = "withdraw", _("withdrawn")
+        WITHDRAW = "withdraw", pgettext_lazy("points claim", "withdrawn")
         REVERSE = "reverse", _("reversed")
 
     claim = models.ForeignKey(Claim, on_delete=models.PROTECT, related_name="decisions")

@@ -12,6 +12,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from gongzhi.people.models import Organisation
 from gongzhi.places.models import Place
@@ -98,7 +99,7 @@ class Offer(models.Model):
         DRAFT = "draft", _("draft")
         PENDING = "pending", _("waiting for approval")
         APPROVED = "approved", _("approved")
-        WITHDRAWN = "withdrawn", _("withdrawn")
+        WITHDRAWN = "withdrawn", pgettext_lazy("shop offer", "withdrawn")  # taken off the shelf: 已下架
 
     merchant = models.ForeignKey(
         Organisation,
