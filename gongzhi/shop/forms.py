@@ -120,3 +120,21 @@ class SettingsForm(forms.Form):
     unclaimed_expiry_hours = forms.IntegerField(
         label=_("Hours before an unclaimed order expires"), min_value=1, max_value=1440
     )
+
+
+class AllianceJoinForm(forms.Form):
+    merchant = forms.ModelChoiceField(label=_("Merchant"), queryset=Organisation.objects.none())
+    agreement_signed_on = forms.DateField(
+        label=_("Agreement signed on"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    agreement_file = forms.FileField(
+        label=_("Signed agreement (PDF or photo)"),
+        required=False,
+        widget=forms.ClearableFileInput(attrs={"accept": ".pdf,image/jpeg,image/png"}),
+    )
+
+    def __init__(self, place: Place, *args: Any, **kwargs: Any):
+        from .selectors import merchants_to_enrol
+
+        super().__init__(*args, **kwargs)
+        self.fields["merchant"].queryset = merchants_to_enrol(place)

@@ -206,6 +206,23 @@ def alliance_of(place: Place) -> QuerySet[AllianceMembership]:
     return AllianceMembership.objects.filter(place=place).select_related("merchant").order_by("state", "merchant__name")
 
 
+def access_membership(actor: Any, membership_id: Any) -> AllianceMembership:
+    """An alliance membership whose community or street the actor manages the shop of; else NotFound."""
+    pk = _int(membership_id)
+    membership = (
+        AllianceMembership.objects.select_related("merchant", "place").filter(pk=pk).first() if pk is not None else None
+    )
+    if membership is None or not reach(actor, Permission.SHOP_MANAGE).covers(membership.place.path):
+        raise NotFound()
+    return membership
+
+
+def merchants_to_enrol(place: Place) -> QuerySet[Organisation]:
+    """Merchants located under ``place`` that are not active members of its alliance yet."""
+    members = AllianceMembership.objects.filter(place=place, state=AllianceMembership.State.ACTIVE)
+    return merchants_near(place).exclude(pk__in=members.values("merchant_id"))
+
+
 def merchants_near(place: Place) -> QuerySet[Organisation]:
     """Merchants located in the place's subtree (candidates for its alliance)."""
     from gongzhi.core.tree import subtree_q

@@ -207,6 +207,8 @@ def alliance_join(
         raise ValidationFailed(fields={"merchant": _("Only an active merchant can join the alliance.")})
     if agreement_signed_on is None or agreement_signed_on > timezone.localdate():
         raise ValidationFailed(fields={"agreement_signed_on": _("Enter the date the agreement was signed.")})
+    if agreement_file:
+        _check_agreement_file(agreement_file)
     existing = AllianceMembership.objects.filter(merchant=merchant, place=place, state="active").first()
     if existing is not None:
         return existing
@@ -225,7 +227,21 @@ def alliance_join(
     return membership
 
 
+AGREEMENT_SUFFIXES = (".pdf", ".jpg", ".jpeg", ".png")
+MAX_AGREEMENT_BYTES = 10 * 1024 * 1024
+
+
+def _check_agreement_file(upload: Any) -> None:
+    """A scan or photo of the signed agreement: PDF, JPEG or PNG, at most 10 MB."""
+    name = (getattr(upload, "name", "") or "").lower()
+    if not name.endswith(AGREEMENT_SUFFIXES):
+        raise ValidationFailed(fields={"agreement_file": _("Upload the agreement as a PDF, JPEG or PNG file.")})
+    if (getattr(upload, "size", 0) or 0) > MAX_AGREEMENT_BYTES:
+        raise ValidationFailed(fields={"agreement_file": _("The agreement file is larger than 10 MB.")})
+
+
 def alliance_end(*, actor: Any, membership: AllianceMembership) -> AllianceMembership:
+    """End a merchant's membership (the agreement ended); its offers stay as they are, for the settlement."""
     require_authenticated(actor)
     if not _may_manage(actor, membership.place.path):
         raise NotFound()

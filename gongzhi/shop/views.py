@@ -25,7 +25,7 @@ from gongzhi.people.roles import Permission
 
 from . import selectors, services
 from .exports import XLSX_CONTENT_TYPE, settlement_export
-from .forms import OfferForm, SettingsForm, WindowForm
+from .forms import AllianceJoinForm, OfferForm, SettingsForm, WindowForm
 from .models import Offer, Redemption, ShopSettings
 
 
@@ -294,6 +294,7 @@ def manage(request):
                 }
             ),
             alliance=list(selectors.alliance_of(community)),
+            alliance_form=AllianceJoinForm(community),
             window_now=services.window_state(community.pk),
         )
     return render(request, "shop/manage.html", context)
@@ -404,6 +405,51 @@ def settings_save(request, community_id: int):
     else:
         messages.error(request, _("Enter a number of hours between 1 and 1440 (60 days)."))
     return redirect(f"{_manage_url()}?community={community.pk}")
+
+
+@login_required
+@domain_errors
+@require_POST
+def alliance_join(request, community_id: int):
+    """Enrol a merchant located in the community (or street) in its alliance, with the signed agreement."""
+    place = selectors.access_shop_place(request.user, community_id)
+    form = AllianceJoinForm(place, request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            membership = services.alliance_join(actor=request.user, place=place, **form.cleaned_data)
+        except DomainError as error:
+            messages.error(request, "; ".join([str(error.message), *map(str, error.fields.values())]))
+        else:
+            messages.success(request, _("%(merchant)s joined the alliance.") % {"merchant": membership.merchant.name})
+    else:
+        messages.error(request, "; ".join(str(message) for errors in form.errors.values() for message in errors))
+    return redirect(f"{_manage_url()}?community={place.pk}")
+
+
+@login_required
+@domain_errors
+@require_POST
+def alliance_end(request, membership_id: int):
+    membership = selectors.access_membership(request.user, membership_id)
+    services.alliance_end(actor=request.user, membership=membership)
+    messages.success(request, _("%(merchant)s left the alliance.") % {"merchant": membership.merchant.name})
+    return redirect(f"{_manage_url()}?community={membership.place_id}")
+
+
+@login_required
+@domain_errors
+def alliance_agreement(request, membership_id: int):
+    """The signed agreement, for the staff who manage that alliance (never a public media URL)."""
+    membership = selectors.access_membership(request.user, membership_id)
+    if not membership.agreement_file:
+        raise NotFound()
+    try:
+        handle = membership.agreement_file.open("rb")
+    except (FileNotFoundError, OSError):
+        raise NotFound() from None
+    response = FileResponse(handle, as_attachment=False, filename=membership.agreement_file.name.rsplit("/", 1)[-1])
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 def _manage_url() -> str:

@@ -5,17 +5,19 @@ from __future__ import annotations
 import io
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from openpyxl import load_workbook
 
+from gongzhi.core.models import AuditEntry
 from gongzhi.people.roles import Role
 from gongzhi.people.tests.factories import PASSWORD, account_with_role
-from gongzhi.shop.models import Offer, Redemption
+from gongzhi.shop.models import AllianceMembership, Offer, Redemption
 from gongzhi.shop.services import redemption_place
 
-from .factories import make_offer
+from .factories import make_merchant, make_offer
 
 pytestmark = pytest.mark.django_db
 
@@ -221,3 +223,69 @@ def offer_date(days: int):
     from django.utils import timezone
 
     return timezone.localdate() + timedelta(days=days)
+
+
+# ---------------------------------------------------------------- the merchant alliance
+
+
+@pytest.fixture
+def media(tmp_path, settings):
+    settings.MEDIA_ROOT = str(tmp_path)
+    return tmp_path
+
+
+def test_staff_enrol_a_merchant_with_its_agreement_and_end_the_membership(shop, media):
+    community = shop["community"]
+    newcomer = make_merchant(community, "王家包子铺", join=False)
+    client = client_for(account_with_role(Role.COMMUNITY_SECRETARY, community, username="secretary-alliance"))
+    page = client.get(f"/shop/manage/?community={community.pk}")
+    assert page.status_code == 200
+    assert list(page.context["alliance_form"].fields["merchant"].queryset) == [newcomer]  # members are not offered
+
+    agreement = SimpleUploadedFile("协议.pdf", b"%PDF-1.4 signed", content_type="application/pdf")
+    response = client.post(
+        f"/shop/manage/{community.pk}/alliance/",
+        {"merchant": newcomer.pk, "agreement_signed_on": "2026-11-02", "agreement_file": agreement},
+    )
+    assert response.status_code == 302 and response["Location"] == f"/shop/manage/?community={community.pk}"
+    membership = AllianceMembership.objects.get(merchant=newcomer, state="active")
+    assert AuditEntry.objects.filter(action="shop.alliance_join", object_id=str(membership.pk)).exists()
+    shown = client.get(f"/shop/manage/alliance/{membership.pk}/agreement/")
+    assert shown.status_code == 200 and b"".join(shown.streaming_content) == b"%PDF-1.4 signed"
+    assert "王家包子铺" in client.get(f"/shop/manage/?community={community.pk}").content.decode()
+
+    client.post(f"/shop/manage/alliance/{membership.pk}/end/")
+    membership.refresh_from_db()
+    assert membership.state == "ended" and membership.ended_at is not None
+
+
+def test_alliance_bad_input_and_other_communities_change_nothing(shop, media, tree):
+    community = shop["community"]
+    newcomer = make_merchant(community, "王家包子铺", join=False)
+    elsewhere = make_merchant(tree["community_b"], "外社区商家")
+    client = client_for(account_with_role(Role.COMMUNITY_SECRETARY, community, username="secretary-alliance"))
+    before = list(AllianceMembership.objects.order_by("pk").values_list("pk", "state"))
+
+    future = client.post(
+        f"/shop/manage/{community.pk}/alliance/",
+        {"merchant": newcomer.pk, "agreement_signed_on": "2099-01-01"},
+        follow=True,
+    )
+    assert future.status_code == 200 and "请填写协议签订日期。" in future.content.decode()  # said in Chinese
+    executable = SimpleUploadedFile("agreement.exe", b"MZ", content_type="application/octet-stream")
+    refused = client.post(
+        f"/shop/manage/{community.pk}/alliance/",
+        {"merchant": newcomer.pk, "agreement_signed_on": "2026-11-02", "agreement_file": executable},
+        follow=True,
+    )
+    assert "请上传 PDF、JPEG 或 PNG 格式的协议文件。" in refused.content.decode()
+    # A merchant of another community cannot be chosen here, and that community's pages answer "not found".
+    client.post(
+        f"/shop/manage/{community.pk}/alliance/", {"merchant": elsewhere.pk, "agreement_signed_on": "2026-11-02"}
+    )
+    other_membership = AllianceMembership.objects.get(merchant=elsewhere)
+    other_community = tree["community_b"].pk
+    assert client.post(f"/shop/manage/{other_community}/alliance/", {"merchant": elsewhere.pk}).status_code == 404
+    assert client.post(f"/shop/manage/alliance/{other_membership.pk}/end/").status_code == 404
+    assert client.get(f"/shop/manage/alliance/{other_membership.pk}/agreement/").status_code == 404
+    assert list(AllianceMembership.objects.order_by("pk").values_list("pk", "state")) == before

@@ -12,6 +12,13 @@
       }
     }
   });
+  // Forms that undo something ask first (data-confirm holds the question).
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form.dataset && form.dataset.confirm && !window.confirm(form.dataset.confirm)) {
+      event.preventDefault();
+    }
+  });
   // Print buttons.
   document.addEventListener("click", function (event) {
     var target = event.target.closest ? event.target.closest("[data-print]") : null;
