@@ -25,7 +25,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import F, Q, QuerySet
-from django.http import FileResponse, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -38,7 +38,7 @@ from gongzhi.core.errors import DomainError, NotFound, ValidationFailed
 from gongzhi.core.masking import mask_name, mask_phone
 from gongzhi.core.models import Progress
 from gongzhi.core.tree import subtree_q
-from gongzhi.core.views_support import domain_errors
+from gongzhi.core.views_support import domain_errors, private_file_response
 from gongzhi.people.models import Organisation
 from gongzhi.people.roles import Permission
 from gongzhi.places.models import Place, PlaceKind
@@ -436,14 +436,7 @@ def case_photo(request, photo_id: int):
     photo = CasePhoto.objects.filter(pk=photo_id, case__in=case_queryset(request.user)).first()
     if photo is None:
         raise NotFound()
-    try:
-        handle = photo.image.open("rb")
-    except (FileNotFoundError, OSError):
-        raise NotFound() from None
-    response = FileResponse(handle)
-    response["Cache-Control"] = "private, max-age=3600"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return private_file_response(photo.image)
 
 
 # ---------------------------------------------------------------- the queue (handlers) and the area (viewers)

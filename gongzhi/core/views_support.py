@@ -11,7 +11,7 @@ from functools import wraps
 from typing import Any
 
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -54,3 +54,22 @@ def safe_next(request: HttpRequest, fallback: str = "/") -> str:
     ):
         return candidate
     return fallback
+
+
+def private_file_response(stored: Any, *, cache_seconds: int = 3600, filename: str | None = None) -> FileResponse:
+    """Stream a stored file (a photo, a signed agreement) to someone the view has already let see it.
+
+    Uploaded files are never served from a public media URL; each is streamed by a view that checked access.
+    An empty field or a file missing on disk is NotFound, like a record out of reach. The response may be cached
+    only by the person's own browser, and the browser must not guess another content type.
+    """
+    if not stored:
+        raise NotFound()
+    try:
+        handle = stored.open("rb")
+    except (FileNotFoundError, OSError):
+        raise NotFound() from None
+    response = FileResponse(handle, filename=filename or "")
+    response["Cache-Control"] = f"private, max-age={cache_seconds}" if cache_seconds else "private, no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

@@ -18,7 +18,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Count, Prefetch
-from django.http import FileResponse, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -29,7 +29,7 @@ from gongzhi.core.access import reach
 from gongzhi.core.errors import DomainError, NotFound, ValidationFailed
 from gongzhi.core.jobs import run_key_for
 from gongzhi.core.tree import subtree_q
-from gongzhi.core.views_support import domain_errors
+from gongzhi.core.views_support import domain_errors, private_file_response
 from gongzhi.people.roles import Permission
 from gongzhi.places.models import Place, PlaceKind
 from gongzhi.places.selectors import household_address_labels
@@ -400,13 +400,7 @@ def claim_photo(request, photo_id: int):
     photo = ClaimPhoto.objects.filter(pk=photo_id, claim__in=claims_visible(request.user)).first()
     if photo is None:
         raise NotFound()
-    try:
-        handle = photo.image.open("rb")
-    except (FileNotFoundError, OSError):
-        raise NotFound() from None
-    response = FileResponse(handle)
-    response["Cache-Control"] = "private, max-age=3600"
-    return response
+    return private_file_response(photo.image)
 
 
 def history_lines(entries) -> list[dict]:

@@ -10,7 +10,7 @@ import uuid
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.safestring import mark_safe
@@ -20,7 +20,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from gongzhi.core.access import reach
 from gongzhi.core.errors import DomainError, NotFound
 from gongzhi.core.masking import mask_name
-from gongzhi.core.views_support import domain_errors
+from gongzhi.core.views_support import domain_errors, private_file_response
 from gongzhi.people.roles import Permission
 
 from . import selectors, services
@@ -120,15 +120,7 @@ def offer_detail(request, offer_id: int):
 def offer_photo(request, offer_id: int):
     """An offer's photo, for whoever may see the offer (never a public media URL)."""
     offer = selectors.access_offer(request.user, offer_id)
-    if not offer.photo:
-        raise NotFound()
-    try:
-        handle = offer.photo.open("rb")
-    except (FileNotFoundError, OSError):
-        raise NotFound() from None
-    response = FileResponse(handle)
-    response["Cache-Control"] = "private, max-age=3600"
-    return response
+    return private_file_response(offer.photo)
 
 
 @login_required
@@ -441,15 +433,8 @@ def alliance_end(request, membership_id: int):
 def alliance_agreement(request, membership_id: int):
     """The signed agreement, for the staff who manage that alliance (never a public media URL)."""
     membership = selectors.access_membership(request.user, membership_id)
-    if not membership.agreement_file:
-        raise NotFound()
-    try:
-        handle = membership.agreement_file.open("rb")
-    except (FileNotFoundError, OSError):
-        raise NotFound() from None
-    response = FileResponse(handle, as_attachment=False, filename=membership.agreement_file.name.rsplit("/", 1)[-1])
-    response["Cache-Control"] = "private, no-store"
-    return response
+    agreement = membership.agreement_file
+    return private_file_response(agreement, cache_seconds=0, filename=agreement.name.rsplit("/", 1)[-1])
 
 
 def _manage_url() -> str:
