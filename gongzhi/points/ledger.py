@@ -15,7 +15,7 @@ Every change of a balance is a transfer written in the same transaction as the c
 - Every transfer has a unique idempotency key. Posting the same key again returns the transfer already posted
   (``created=False``) when the legs match, and refuses with ``idempotency_conflict`` when they do not.
 - Corrections are new transfers (``transfer_reverse``); transfers and entries are never updated or deleted
-  (database triggers refuse it, migration 0002).
+  (database triggers refuse it, migration 0004).
 - ``ledger_check`` recomputes every account from its entries; there must be no drift.
 
 Two implementations of the same posting, with identical results (tests run both):
@@ -367,8 +367,8 @@ def execute_prepared(sql: str, params: list) -> tuple | None:
     literals cost about as much as the server executing the posting. Django's other queries keep its client-side
     cursor. The cursor is wrapped by Django, so transactions, error mapping and execute wrappers see the statement
     like any other, and it is logged (query counts, DEBUG) with its values spelled in. Set
-    ``GONGZHI_POINTS_PREPARED = False`` behind a pooler in transaction mode,
-    which cannot keep prepared statements: the statement then goes through Django's own cursor.
+    ``GONGZHI_POINTS_PREPARED = False`` behind a pooler in transaction mode, which cannot keep prepared
+    statements: the statement then goes through Django's own cursor.
     """
     if not getattr(settings, "GONGZHI_POINTS_PREPARED", True):
         with connection.cursor() as cursor:
@@ -393,8 +393,9 @@ def execute_prepared(sql: str, params: list) -> tuple | None:
 def _post_single_statement(transfer: Transfer, legs: list[Leg]) -> tuple[Transfer, bool]:
     """The posting as one statement. Nothing in it raises on a refusal, so an outer transaction stays usable:
 
-    ``l`` locks the accounts in primary-key order (``FOR UPDATE`` returns the latest committed values),
-    ``ok`` says whether every holder stays at or above zero, ``t`` inserts the transfer only if ok (and the key is
+    ``f`` counts the accounts that exist, ``l`` locks the holder accounts in primary-key order (``FOR UPDATE``
+    returns the latest committed values; system accounts are neither locked nor updated), ``ok`` says whether every
+    account exists and every holder stays at or above zero, ``t`` inserts the transfer only if ok (and the key is
     new), and the balances and entries are written only if ``t`` inserted a row.
     """
     deltas = _deltas(legs)

@@ -15,7 +15,8 @@ from datetime import date
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Subquery
+from django.db.models import DateField, Exists, OuterRef, Subquery
+from django.db.models.functions import TruncMonth
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -309,11 +310,13 @@ def _community_place(account: PointsAccount) -> Place:
     return account.community
 
 
+# A month in these states is published: its points never change except by later reversals.
+CLOSED_MONTH_STATES = (Publication.State.PUBLISHED, Publication.State.LOCKED)
+
+
 def _month_closed(community_id: int, day: date) -> bool:
     return Publication.objects.filter(
-        community_id=community_id,
-        month=_month_start(day),
-        state__in=[Publication.State.PUBLISHED, Publication.State.LOCKED],
+        community_id=community_id, month=_month_start(day), state__in=CLOSED_MONTH_STATES
     ).exists()
 
 
@@ -517,7 +520,7 @@ def _claim_lock_sql() -> str:
     for (relation, model), alias in zip(_LOCK_MODELS, ("i", "p", "a"), strict=True):
         columns += [f"{alias}.{qn(field.column)}" for field in _read_fields(model, _LOCK_READS[relation])]
     accounts = qn(PointsAccount._meta.db_table)
-    closed = ", ".join(f"'{state}'" for state in (Publication.State.PUBLISHED, Publication.State.LOCKED))
+    closed = ", ".join(f"'{state}'" for state in CLOSED_MONTH_STATES)
     sql = f"""
         SELECT {", ".join(columns)},
                (SELECT s.id FROM {accounts} s WHERE s.system_code = 'issuance'),
@@ -544,10 +547,19 @@ def _locked_claim(claim: Claim) -> Claim:
         locked = (
             Claim.objects.select_for_update(of=("self",))
             .select_related("item", "community", "account")
-            .annotate(issuance_id=Subquery(PointsAccount.objects.filter(system_code="issuance").values("pk")[:1]))
+            .annotate(
+                issuance_id=Subquery(PointsAccount.objects.filter(system_code="issuance").values("pk")[:1]),
+                service_month=TruncMonth("service_date", output_field=DateField()),
+                month_closed=Exists(
+                    Publication.objects.filter(
+                        community_id=OuterRef("community_id"),
+                        month=OuterRef("service_month"),
+                        state__in=CLOSED_MONTH_STATES,
+                    )
+                ),
+            )
             .get(pk=claim.pk)
         )
-        locked.month_closed = _month_closed(locked.community_id, locked.service_date)
         return locked
     row = ledger.execute_prepared(_claim_lock_sql(), [claim.pk])
     if row is None:

@@ -325,7 +325,7 @@ def offer_restock(request, offer_id: int):
     try:
         services.offer_restock(actor=request.user, offer=offer, change=change, note=request.POST.get("note", ""))
     except DomainError as error:
-        messages.error(request, "; ".join([str(error.message), *map(str, error.fields.values())]))
+        messages.error(request, _error_text(error))
     else:
         messages.success(request, _("Stock updated."))
     return redirect("shop:manage")
@@ -373,7 +373,7 @@ def window_new(request, community_id: int):
         try:
             services.window_create(actor=request.user, community=community, **form.cleaned_data)
         except DomainError as error:
-            messages.error(request, "; ".join([str(error.message), *map(str, error.fields.values())]))
+            messages.error(request, _error_text(error))
         else:
             messages.success(request, _("Exchange window saved."))
     else:
@@ -391,7 +391,7 @@ def settings_save(request, community_id: int):
         try:
             services.shop_settings_update(actor=request.user, community=community, **form.cleaned_data)
         except DomainError as error:
-            messages.error(request, "; ".join([str(error.message), *map(str, error.fields.values())]))
+            messages.error(request, _error_text(error))
         else:
             messages.success(request, _("Shop settings saved."))
     else:
@@ -410,7 +410,7 @@ def alliance_join(request, community_id: int):
         try:
             membership = services.alliance_join(actor=request.user, place=place, **form.cleaned_data)
         except DomainError as error:
-            messages.error(request, "; ".join([str(error.message), *map(str, error.fields.values())]))
+            messages.error(request, _error_text(error))
         else:
             messages.success(request, _("%(merchant)s joined the alliance.") % {"merchant": membership.merchant.name})
     else:
@@ -435,6 +435,11 @@ def alliance_agreement(request, membership_id: int):
     membership = selectors.access_membership(request.user, membership_id)
     agreement = membership.agreement_file
     return private_file_response(agreement, cache_seconds=0, filename=agreement.name.rsplit("/", 1)[-1])
+
+
+def _error_text(error: DomainError) -> str:
+    """The error and what each field needs, as one message line."""
+    return "; ".join([str(error.message), *map(str, error.fields.values())])
 
 
 def _manage_url() -> str:

@@ -198,6 +198,22 @@ def test_value_is_fixed_by_the_version_in_force_on_the_service_date(world):
 # ---------------------------------------------------------------- review
 
 
+def test_a_claim_waiting_when_its_month_is_published_can_no_longer_be_approved(world):
+    claim = submit(world)
+    Publication.objects.create(
+        community=world["tree"]["community_b"], month=claim.service_date.replace(day=1), state="published"
+    )
+    claim_approve(actor=world["reviewer"], claim=claim)  # another community's publication does not close this month
+    assert Claim.objects.get(pk=claim.pk).state == ClaimState.APPROVED
+
+    waiting = submit(world, item=make_item(world["tree"]["district"], value=3, code="patrol", name="夜间巡逻"))
+    Publication.objects.create(
+        community=world["tree"]["community_a"], month=waiting.service_date.replace(day=1), state="published"
+    )
+    refused("month_closed", claim_approve, actor=world["reviewer"], claim=waiting)
+    assert Claim.objects.get(pk=waiting.pk).state == ClaimState.SUBMITTED
+
+
 def test_approval_posts_the_award_once(world):
     claim = submit(world)
     claim_approve(actor=world["reviewer"], claim=claim)

@@ -252,7 +252,8 @@ def test_staff_enrol_a_merchant_with_its_agreement_and_end_the_membership(shop, 
     assert AuditEntry.objects.filter(action="shop.alliance_join", object_id=str(membership.pk)).exists()
     shown = client.get(f"/shop/manage/alliance/{membership.pk}/agreement/")
     assert shown.status_code == 200 and b"".join(shown.streaming_content) == b"%PDF-1.4 signed"
-    assert "王家包子铺" in client.get(f"/shop/manage/?community={community.pk}").content.decode()
+    after = client.get(f"/shop/manage/?community={community.pk}").content.decode()
+    assert "王家包子铺" in after and "这里没有其他已登记的商家" in after  # says what to do for the next merchant
 
     client.post(f"/shop/manage/alliance/{membership.pk}/end/")
     membership.refresh_from_db()
