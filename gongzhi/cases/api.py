@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from django.utils.translation import gettext as _
-from ninja import Field, File, Form, Query, Router, Schema
+from ninja import Field, File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from gongzhi.core.errors import NotFound, ValidationFailed
@@ -413,10 +413,13 @@ def case_submit(request, payload: CaseIn):
         contact_phone=payload.contact_phone,
     )
     duplicates = possible_duplicates(request.user, category=case.category, place=case.place, exclude=case)
-    return 201, {
-        "case": _reload(request, case),
-        "possible_duplicates": [case_out(item, request.user) for item in duplicates],
-    }
+    return Status(
+        201,
+        {
+            "case": _reload(request, case),
+            "possible_duplicates": [case_out(item, request.user) for item in duplicates],
+        },
+    )
 
 
 @router.post("/import", response={200: ImportOut}, summary="Import the 12345 hotline's work orders (.xlsx)")
@@ -558,7 +561,6 @@ def merge(request, case_id: int, payload: MergeIn):
 from datetime import date as _date  # noqa: E402
 
 from django.utils import timezone as _timezone  # noqa: E402
-from ninja import Status  # noqa: E402
 
 from gongzhi.core.access import reach as _reach  # noqa: E402
 from gongzhi.core.figures import Period  # noqa: E402

@@ -85,3 +85,37 @@ def table_fillfactor(table: str, percent: int) -> migrations.RunPython:
             schema_editor.execute(f"ALTER TABLE {table} RESET (fillfactor)")
 
     return migrations.RunPython(forwards, backwards)
+
+
+def never_deleted(table: str, *, function: str, message: str) -> migrations.RunPython:
+    """PostgreSQL only: refuse DELETE on ``table`` and any UPDATE of its ``id`` (triggers calling ``function``).
+
+    For rows that other rows name without a foreign-key constraint (the ledger's entries name their points
+    account): what the constraint's ``ON DELETE / ON UPDATE NO ACTION`` guaranteed, for every row, at no cost to
+    inserts or to updates of other columns. TRUNCATE (the test flush) is not covered, as with ``append_only``.
+    """
+    quoted = message.replace("'", "''")
+
+    def forwards(apps, schema_editor):
+        if schema_editor.connection.vendor != "postgresql":
+            return
+        schema_editor.execute(
+            f"CREATE OR REPLACE FUNCTION {function}() RETURNS trigger AS $$ "
+            f"BEGIN RAISE EXCEPTION '{quoted}'; END; $$ LANGUAGE plpgsql;"
+        )
+        schema_editor.execute(
+            f"CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table} FOR EACH ROW EXECUTE FUNCTION {function}();"
+        )
+        schema_editor.execute(
+            f"CREATE TRIGGER {table}_no_renumber BEFORE UPDATE OF id ON {table} FOR EACH ROW "
+            f"WHEN (OLD.id IS DISTINCT FROM NEW.id) EXECUTE FUNCTION {function}();"
+        )
+
+    def backwards(apps, schema_editor):
+        if schema_editor.connection.vendor != "postgresql":
+            return
+        for name in ("no_delete", "no_renumber"):
+            schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_{name} ON {table};")
+        schema_editor.execute(f"DROP FUNCTION IF EXISTS {function}();")
+
+    return migrations.RunPython(forwards, backwards)

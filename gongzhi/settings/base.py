@@ -92,6 +92,10 @@ GONGZHI_LOGIN_FAILURE_WINDOW_MINUTES = int(env_str("GONGZHI_LOGIN_FAILURE_WINDOW
 GONGZHI_LOGIN_LOCK_MINUTES = int(env_str("GONGZHI_LOGIN_LOCK_MINUTES", "15"))
 GONGZHI_API_TOKEN_DAYS = int(env_str("GONGZHI_API_TOKEN_DAYS", "30"))
 
+# Points postings run as prepared statements with bound parameters on PostgreSQL (gongzhi/points/ledger.py).
+# Set GONGZHI_POINTS_PREPARED=0 behind a connection pooler in transaction mode, which cannot keep prepared statements.
+GONGZHI_POINTS_PREPARED = env_bool("GONGZHI_POINTS_PREPARED", True)
+
 # Key for encrypting ID card numbers at rest; derived from SECRET_KEY unless given.
 GONGZHI_FIELD_KEY = env_str("GONGZHI_FIELD_KEY")
 

@@ -176,3 +176,34 @@ def test_the_same_key_from_many_threads_posts_once(path, world):
     account.refresh_from_db()
     assert account.balance == 5
     assert ledger_check() == []
+
+
+def test_postings_between_two_holders_in_opposite_directions_never_deadlock(path, world):
+    """Each posting locks both holders in primary-key order, whichever way the points go."""
+    households = world["tree"]["household_a1"], world["tree"]["household_a2"]
+    first, second = (account_for_resident(ResidentFactory(household=household)) for household in households)
+    issuance = system_account("issuance").pk
+    for account in (first, second):
+        post_transfer(
+            kind=TransferKind.AWARD,
+            idempotency_key=f"seed-{account.pk}",
+            legs=[Leg(issuance, -100), Leg(account.pk, 100, "balance", True)],
+            actor=None,
+        )
+
+    def shuttle(index: int) -> int:
+        source, target = (first, second) if index % 2 == 0 else (second, first)
+        for number in range(15):
+            post_transfer(
+                kind=TransferKind.ADJUSTMENT,
+                idempotency_key=f"shuttle-{index}-{number}",
+                legs=[Leg(source.pk, -1), Leg(target.pk, 1)],
+                actor=None,
+            )
+        return 15
+
+    results = run_in_threads(4, shuttle)
+    assert results == [15, 15, 15, 15], results
+    balances = PointsAccount.objects.filter(pk__in=[first.pk, second.pk]).values_list("balance", flat=True)
+    assert sorted(balances) == [100, 100]  # two threads each way: every move undone by one the other way
+    assert ledger_check() == []

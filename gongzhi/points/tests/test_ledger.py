@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from gongzhi.core.errors import Conflict, ValidationFailed
 from gongzhi.core.models import AuditEntry
@@ -271,6 +272,71 @@ def test_both_paths_give_identical_results(holder, actor, monkeypatch, tree):
     assert fast == generic
     assert fast[0] == (7, 0, 10)
     assert ledger_check() == []
+
+
+def test_a_posting_between_two_holders_locks_both_and_moves_both(path, holder, actor, tree):
+    """Two holders in one posting take the locking statement on PostgreSQL (primary-key order), the same result."""
+    other = account_for_resident(ResidentFactory(household=tree["household_a2"]))
+    award(holder, 10, "a-1", actor)
+    with CaptureQueriesContext(connection) as queries:
+        transfer, created = post_transfer(
+            kind=TransferKind.ADJUSTMENT,
+            idempotency_key="move-4",
+            legs=[Leg(holder.pk, -4), Leg(other.pk, 4)],
+            actor=actor,
+        )
+    assert created and transfer.pk
+    if path == "single_statement" and connection.vendor == "postgresql":
+        # The optimistic statement wrote nothing (two holders), then the locking one posted.
+        assert len(queries) == 2 and "FOR UPDATE" in queries[1]["sql"] and "FOR UPDATE" not in queries[0]["sql"]
+    assert figures(holder) == (6, 0, 10) and figures(other) == (4, 0, 0)
+    again, created_again = post_transfer(
+        kind=TransferKind.ADJUSTMENT,
+        idempotency_key="move-4",
+        legs=[Leg(holder.pk, -4), Leg(other.pk, 4)],
+        actor=actor,
+    )
+    assert (again.pk, created_again) == (transfer.pk, False)
+    before = snapshot()
+    with pytest.raises(InsufficientPoints):
+        post_transfer(
+            kind=TransferKind.ADJUSTMENT,
+            idempotency_key="move-5",
+            legs=[Leg(other.pk, -5), Leg(holder.pk, 5)],
+            actor=actor,
+        )
+    assert snapshot() == before
+    assert ledger_check() == []
+
+
+def test_the_check_reports_an_entry_whose_account_or_transfer_is_missing(holder, actor):
+    transfer, _created = award(holder, 10, "a-1", actor)
+    assert ledger_check() == []
+    with connection.cursor() as cursor:  # what a bug writing entries outside the posting statement could do
+        cursor.execute(
+            "INSERT INTO points_entry (transfer_id, account_id, bucket, amount, counts_as_earned) "
+            "VALUES (%s, %s, 'balance', 1, false), (%s, %s, 'balance', -1, false)",
+            [transfer.pk, 987_654_321, 876_543_210, holder.pk],
+        )
+    problems = [problem for problem in ledger_check() if problem.startswith("entry ")]
+    assert len(problems) == 2
+    assert "account 987654321 does not exist" in problems[0]
+    assert "transfer 876543210 does not exist" in problems[1]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the database's own refusal is PostgreSQL's")
+def test_points_accounts_are_never_deleted_or_renumbered_in_the_database(holder, actor):
+    award(holder, 10, "a-1", actor)
+    unused = PointsAccount.objects.create(kind=AccountKind.RESIDENT, display_name="未用", place_path="x")
+    for statement in (
+        lambda: PointsAccount.objects.filter(pk=unused.pk)._raw_delete(using="default"),
+        lambda: PointsAccount.objects.filter(pk=holder.pk)._raw_delete(using="default"),
+        lambda: PointsAccount.objects.filter(pk=holder.pk).update(id=holder.pk + 1_000_000),
+    ):
+        with pytest.raises(DatabaseError, match="never deleted"), transaction.atomic():
+            statement()
+    assert PointsAccount.objects.filter(pk__in=[unused.pk, holder.pk]).count() == 2
+    assert figures(holder) == (10, 0, 10)
 
 
 def test_transfers_and_entries_are_append_only_in_the_database(holder, actor):
