@@ -366,12 +366,24 @@ def _posting_sql(shape: str, accounts: int, legs: int) -> str:
     transfer_values = ", ".join(f"%s::{field.cast_db_type(connection)}" for field in transfer_fields)
     system = f"'{SYSTEM_KIND}'"
     stays_above_zero = "a.balance + v.db >= 0 AND a.held + v.dh >= 0 AND a.earned_total + v.de >= 0"
-    entries = f"""
-        e AS (
-            INSERT INTO {qn(Entry._meta.db_table)} (transfer_id, account_id, bucket, amount, counts_as_earned)
-            SELECT t.id, x.account_id, x.bucket, x.amount, x.earned
-            FROM t, (VALUES {entry_rows}) AS x(account_id, bucket, amount, earned)
-        )"""
+    # The parts both shapes share: the transfer inserted only when ``c`` allows it, the holders' new figures, the
+    # entries written only if the transfer was, and the answer.
+    figures = "balance = a.balance + v.db, held = a.held + v.dh, earned_total = a.earned_total + v.de"
+
+    def transfer_if(condition: str) -> str:
+        return f"""t AS (
+                INSERT INTO {transfers_table} ({transfer_columns})
+                SELECT {transfer_values} FROM c WHERE c.found = {accounts} AND {condition}
+                ON CONFLICT ({qn("idempotency_key")}) DO NOTHING
+                RETURNING id
+            )"""
+
+    entries_and_answer = f"""e AS (
+                INSERT INTO {qn(Entry._meta.db_table)} (transfer_id, account_id, bucket, amount, counts_as_earned)
+                SELECT t.id, x.account_id, x.bucket, x.amount, x.earned
+                FROM t, (VALUES {entry_rows}) AS x(account_id, bucket, amount, earned)
+            )
+            SELECT (SELECT id FROM t), c.found, c.holders, (SELECT COUNT(*) FROM u) FROM c"""
     if shape == "optimistic":
         sql = f"""
             WITH v(id, db, dh, de) AS (VALUES {delta_rows}),
@@ -379,18 +391,11 @@ def _posting_sql(shape: str, accounts: int, legs: int) -> str:
                 SELECT COUNT(*) AS found, COUNT(*) FILTER (WHERE a.kind <> {system}) AS holders,
                        COALESCE(BOOL_AND(a.kind = {system} OR ({stays_above_zero})), TRUE) AS ok
                 FROM {accounts_table} a JOIN v ON v.id = a.id
-            ), t AS (
-                INSERT INTO {transfers_table} ({transfer_columns})
-                SELECT {transfer_values} FROM c WHERE c.found = {accounts} AND c.holders <= 1 AND c.ok
-                ON CONFLICT ({qn("idempotency_key")}) DO NOTHING
-                RETURNING id
-            ), u AS (
-                UPDATE {accounts_table} a
-                SET balance = a.balance + v.db, held = a.held + v.dh, earned_total = a.earned_total + v.de
+            ), {transfer_if("c.holders <= 1 AND c.ok")}, u AS (
+                UPDATE {accounts_table} a SET {figures}
                 FROM v WHERE a.id = v.id AND a.kind <> {system} AND EXISTS (SELECT 1 FROM t)
                 RETURNING a.id
-            ), {entries}
-            SELECT (SELECT id FROM t), c.found, c.holders, (SELECT COUNT(*) FROM u) FROM c
+            ), {entries_and_answer}
         """
     else:
         sql = f"""
@@ -404,18 +409,11 @@ def _posting_sql(shape: str, accounts: int, legs: int) -> str:
                 SELECT f.found, COUNT(l.id) AS holders, COALESCE(BOOL_AND({stays_above_zero.replace("a.", "l.")}), TRUE)
                        AS ok
                 FROM f LEFT JOIN (l JOIN v ON v.id = l.id) ON TRUE GROUP BY f.found
-            ), t AS (
-                INSERT INTO {transfers_table} ({transfer_columns})
-                SELECT {transfer_values} FROM c WHERE c.found = {accounts} AND c.ok
-                ON CONFLICT ({qn("idempotency_key")}) DO NOTHING
-                RETURNING id
-            ), u AS (
-                UPDATE {accounts_table} a
-                SET balance = a.balance + v.db, held = a.held + v.dh, earned_total = a.earned_total + v.de
+            ), {transfer_if("c.ok")}, u AS (
+                UPDATE {accounts_table} a SET {figures}
                 FROM l, v WHERE a.id = l.id AND v.id = l.id AND EXISTS (SELECT 1 FROM t)
                 RETURNING a.id
-            ), {entries}
-            SELECT (SELECT id FROM t), c.found, c.holders, (SELECT COUNT(*) FROM u) FROM c
+            ), {entries_and_answer}
         """
     _SQL_CACHE[(shape, accounts, legs)] = sql
     return sql
