@@ -2,8 +2,9 @@
 encrypted ID card numbers and tags, the party tree with its members, and (for the demo) the demo logins.
 
 This is a bulk loader, not a service: it writes with ``bulk_create`` level by level and sets the materialised
-paths with one UPDATE per level, so 100,000 households take minutes. It runs inside one transaction and writes
-no audit entries (nobody acted; the data is made up). Everything random comes from ``random.Random(seed)``.
+paths with one UPDATE per level (places through ``places.services.place_bulk_insert``), so 100,000 households take
+minutes. It runs inside one transaction and writes no audit entries or place history (nobody acted; the data is
+made up). Everything random comes from ``random.Random(seed)``.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from gongzhi.people.models import (
 from gongzhi.people.roles import Role
 from gongzhi.people.services import id_card_check_character
 from gongzhi.places.models import Place, PlaceKind
+from gongzhi.places.services import place_bulk_insert
 
 from . import names
 from .figures import (
@@ -98,7 +100,10 @@ def _set_paths(model, pks: list[int], root: bool = False) -> None:
 
 
 def _insert_level(model, objects: list, *, root: bool = False) -> list:
-    """bulk_create one level of a tree, then give every row its path (in the database and in memory)."""
+    """bulk_create one level of the party tree, then give every row its path (in the database and in memory).
+
+    Places have their own (``place_bulk_insert``), which also keeps their depth.
+    """
     if not objects:
         return objects
     model.objects.bulk_create(objects, batch_size=BATCH)
@@ -217,19 +222,17 @@ class DistrictBuilder:
     def build(self) -> DistrictBuilt:
         spec = self.spec
         self.people = _People(self.rng, spec.region_codes, check_database=Resident.objects.exists())
-        [district] = _insert_level(Place, [Place(kind=PlaceKind.DISTRICT, name=spec.name, code=spec.code)], root=True)
-        built = DistrictBuilt(district=district, counts=self.counts)
+        district = Place(kind=PlaceKind.DISTRICT, name=spec.name, code=spec.code)
         streets = [
-            Place(kind=PlaceKind.STREET, name=street.name, code=street.code, parent=district, depth=1)
-            for street in spec.streets
+            Place(kind=PlaceKind.STREET, name=street.name, code=street.code, parent=district) for street in spec.streets
         ]
-        built.streets = _insert_level(Place, streets)
         communities = [
-            Place(kind=PlaceKind.COMMUNITY, name=community.name, code=community.code, parent=street_place, depth=2)
-            for street, street_place in zip(spec.streets, built.streets, strict=True)
+            Place(kind=PlaceKind.COMMUNITY, name=community.name, code=community.code, parent=street_place)
+            for street, street_place in zip(spec.streets, streets, strict=True)
             for community in street.communities
         ]
-        _insert_level(Place, communities)
+        place_bulk_insert(levels=[[district], streets, communities], history=False, batch_size=BATCH)
+        built = DistrictBuilt(district=district, streets=streets, counts=self.counts)
         self.count("place", 1 + len(streets) + len(communities))
         for community_spec, community in zip(spec.communities, communities, strict=True):
             self.log(f"{community_spec.name}: {community_spec.households} households")
@@ -251,10 +254,8 @@ class DistrictBuilder:
             f"{community.name[:-2]}{n}号院" for n in range(len(spec.compound_names) + 1, spec.compounds + 1)
         ]
         compounds = [
-            Place(kind=PlaceKind.COMPOUND, name=compound_names[i], parent=community, depth=3)
-            for i in range(spec.compounds)
+            Place(kind=PlaceKind.COMPOUND, name=compound_names[i], parent=community) for i in range(spec.compounds)
         ]
-        _insert_level(Place, compounds)
         grids_l1, grids_l2, buildings_plan = [], [], []
         building_number = 0
         for compound, grid_sizes in zip(compounds, layout, strict=True):
@@ -264,14 +265,12 @@ class DistrictBuilder:
                     name=f"第{len(grids_l1) + 1}网格",
                     code=f"{spec.code}-G{len(grids_l1) + 1:02d}",
                     parent=compound,
-                    depth=4,
                     grid_level=1,
                 )
                 grids_l1.append(grid)
                 for _ in range(buildings_in_grid):
                     building_number += 1
                     buildings_plan.append((grid, building_number))
-        _insert_level(Place, grids_l1)
         for grid, number in buildings_plan:
             grids_l2.append(
                 Place(
@@ -279,16 +278,13 @@ class DistrictBuilder:
                     name=f"{number}号楼网格",
                     code=f"{grid.code}-{number:02d}",
                     parent=grid,
-                    depth=5,
                     grid_level=2,
                 )
             )
-        _insert_level(Place, grids_l2)
         buildings = [
-            Place(kind=PlaceKind.BUILDING, name=f"{number}号楼", parent=grid_l2, depth=6)
+            Place(kind=PlaceKind.BUILDING, name=f"{number}号楼", parent=grid_l2)
             for grid_l2, (_grid, number) in zip(grids_l2, buildings_plan, strict=True)
         ]
-        _insert_level(Place, buildings)
         grids_l3 = []
         for building, grid_l2, entrances in zip(buildings, grids_l2, spec.entrances_per_building(), strict=True):
             for entrance_number in range(1, entrances + 1):
@@ -298,24 +294,22 @@ class DistrictBuilder:
                         name=f"{building.name}{entrance_number}单元网格",
                         code=f"{grid_l2.code}-{entrance_number}",
                         parent=building,
-                        depth=7,
                         grid_level=3,
                     )
                 )
-        _insert_level(Place, grids_l3)
         entrances = [
-            Place(kind=PlaceKind.ENTRANCE, name=grid.name[len(grid.parent.name) : -2], parent=grid, depth=8)
-            for grid in grids_l3
+            Place(kind=PlaceKind.ENTRANCE, name=grid.name[len(grid.parent.name) : -2], parent=grid) for grid in grids_l3
         ]
-        _insert_level(Place, entrances)
         households = []
         for entrance, count in zip(entrances, spec.households_per_entrance(), strict=True):
             for index in range(count):
                 floor, room = divmod(index, 2)
-                households.append(
-                    Place(kind=PlaceKind.HOUSEHOLD, name=f"{floor + 1}{room + 1:02d}", parent=entrance, depth=9)
-                )
-        _insert_level(Place, households)
+                households.append(Place(kind=PlaceKind.HOUSEHOLD, name=f"{floor + 1}{room + 1:02d}", parent=entrance))
+        place_bulk_insert(
+            levels=[compounds, grids_l1, grids_l2, buildings, grids_l3, entrances, households],
+            history=False,
+            batch_size=BATCH,
+        )
         built.compounds, built.grids_l1, built.buildings, built.households = compounds, grids_l1, buildings, households
         self.count("place", len(compounds) + len(grids_l1) + len(grids_l2) + len(buildings))
         self.count("place", len(grids_l3) + len(entrances) + len(households))

@@ -23,8 +23,6 @@ from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
-from django.db.models import CharField, OuterRef, Subquery, Value
-from django.db.models.functions import Cast, Concat
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -35,7 +33,8 @@ from gongzhi.core.errors import DomainError, NotFound, ValidationFailed
 from gongzhi.core.masking import mask_phone
 from gongzhi.core.models import AuditEntry, Progress
 from gongzhi.core.tree import subtree_q
-from gongzhi.places.models import Place, PlaceChange, PlaceKind
+from gongzhi.places.models import Place, PlaceKind
+from gongzhi.places.services import place_bulk_insert
 
 from .models import Gender, Relation, Resident, ResidentTag, ResidentTagCode
 from .roles import Permission
@@ -311,10 +310,6 @@ class _NewPlace:
     row: int
     obj: Place | None = None
 
-    @property
-    def depth(self) -> int:
-        return self.parent.depth + 1
-
 
 _PlaceRef = Place | _NewPlace
 
@@ -323,11 +318,15 @@ def _token(ref: _PlaceRef) -> tuple[str, int]:
     return ("p", ref.pk) if isinstance(ref, Place) else ("n", id(ref))
 
 
-def _pk_of(ref: _PlaceRef) -> int:
+def _place_of(ref: _PlaceRef) -> Place:
     if isinstance(ref, Place):
-        return ref.pk
+        return ref
     assert ref.obj is not None
-    return ref.obj.pk
+    return ref.obj
+
+
+def _pk_of(ref: _PlaceRef) -> int:
+    return _place_of(ref).pk
 
 
 @dataclass(eq=False)
@@ -739,39 +738,21 @@ def _write(
     *, actor: Any, community: Place, planner: _Planner, plans: list[_ResidentPlan], report: RosterReport
 ) -> None:
     now = timezone.now()
-    actor_id = actor.pk if getattr(actor, "is_authenticated", False) and actor.pk else None
 
-    # Places, one level at a time: parents get their ids before their children are inserted.
+    # Places, one level per kind (a new place's parent is an existing place or a new place of an earlier kind), each
+    # with its PlaceChange row; the import's one audit entry covers them all.
     new_places = list(planner.new_places.values())
+    levels: list[list[Place]] = []
     for kind in (PlaceKind.COMPOUND, PlaceKind.BUILDING, PlaceKind.ENTRANCE, PlaceKind.HOUSEHOLD):
         level = [node for node in new_places if node.kind == kind]
         if not level:
             continue
-        objects = [
-            Place(kind=kind, name=node.name, parent_id=_pk_of(node.parent), depth=node.depth, path="", created_at=now)
-            for node in level
-        ]
-        Place.objects.bulk_create(objects)
+        objects = [Place(kind=kind, name=node.name, parent=_place_of(node.parent), created_at=now) for node in level]
         for node, obj in zip(level, objects, strict=True):
             node.obj = obj
-        ids = [obj.pk for obj in objects]
-        # Paths need the new ids: one UPDATE per level copies the parent's path and appends the id.
-        parent_path = Subquery(Place.objects.filter(pk=OuterRef("parent_id")).values("path")[:1])
-        Place.objects.filter(pk__gte=min(ids), pk__lte=max(ids), kind=kind, path="").update(
-            path=Concat(parent_path, Cast("id", CharField()), Value("/"), output_field=CharField())
-        )
-        PlaceChange.objects.bulk_create(
-            PlaceChange(
-                place_id=obj.pk,
-                action=PlaceChange.Action.CREATE,
-                actor_id=actor_id,
-                new_name=obj.name,
-                new_parent_id=obj.parent_id,
-                changed_at=now,
-            )
-            for obj in objects
-        )
+        levels.append(objects)
         report.created[kind] = len(objects)
+    place_bulk_insert(levels=levels, actor=actor)
 
     # New residents and their tags.
     new_plans = [plan for plan in plans if plan.existing is None]

@@ -1,12 +1,17 @@
-"""Every change to the place tree: create, rename, move, archive. Each keeps history and writes the audit log."""
+"""Every change to the place tree: create (one, or many in bulk), rename, move, archive.
+
+Each keeps history and writes the audit log, except the bulk insert: it leaves the audit log to its caller (the
+roster import audits an import as a whole) and keeps history unless told not to (the demo builder's made-up data).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F, Value
-from django.db.models.functions import Concat, Substr
+from django.db.models import CharField, F, OuterRef, Subquery, Value
+from django.db.models.functions import Cast, Coalesce, Concat, Substr
 from django.utils.translation import gettext as _
 
 from gongzhi.core.access import require_reach
@@ -16,6 +21,22 @@ from gongzhi.core.tree import child_path, subtree_q
 from gongzhi.people.roles import Permission
 
 from .models import ALLOWED_PARENTS, MAX_GRID_LEVEL, Place, PlaceChange, PlaceKind
+
+
+def _depth_under(parent: Place | None) -> int:
+    """Depth of a place under ``parent``: 0 for a root."""
+    return parent.depth + 1 if parent is not None else 0
+
+
+def _path_under(parent: Place | None, place_id: int) -> str:
+    """Path of the place ``place_id`` under ``parent``; ``_path_under_sql`` computes the same in the database."""
+    return child_path(parent.path if parent is not None else "", place_id)
+
+
+def _path_under_sql() -> Concat:
+    """``_path_under`` as an UPDATE expression: the parent's path ("/" for a root) + own id + "/"."""
+    parent_path = Subquery(Place.objects.filter(pk=OuterRef("parent_id")).values("path")[:1])
+    return Concat(Coalesce(parent_path, Value("/")), Cast("pk", CharField()), Value("/"), output_field=CharField())
 
 
 def _deepest_grid_level(place: Place | None, *, including_self: bool) -> int:
@@ -98,9 +119,9 @@ def place_create(
         parent=parent,
         address=address,
         grid_level=grid_level,
-        depth=(parent.depth + 1) if parent else 0,
+        depth=_depth_under(parent),
     )
-    place.path = child_path(parent.path if parent else "", place.pk)
+    place.path = _path_under(parent, place.pk)
     Place.objects.filter(pk=place.pk).update(path=place.path)
     if audit:
         PlaceChange.objects.create(
@@ -114,6 +135,90 @@ def place_create(
             changes={"name": [None, name], "kind": [None, kind]},
         )
     return place
+
+
+def place_bulk_insert(
+    *,
+    levels: Sequence[Sequence[Place]],
+    actor: Any = None,
+    history: bool = True,
+    batch_size: int | None = None,
+) -> list[Place]:
+    """Insert new places level by level and return them in that order, with their ids, paths and depths set.
+
+    ``levels`` lists unsaved places, parents before children: each place's ``parent`` is given as an object, either
+    a saved place (with its path and depth loaded) or a place of an earlier level; ``None`` makes a root. Anything
+    else, or a kind that may not sit under its parent's (``ALLOWED_PARENTS``), raises ValueError before anything is
+    written.
+
+    Guarantees: ``depth`` and ``path`` are those ``place_create`` gives, in the database and on the objects
+    (any depth passed in is replaced); ids are allocated in the order given; with ``history`` every place gets a
+    ``PlaceChange`` CREATE row by ``actor`` at its ``created_at``. Each level costs one INSERT (more only when
+    ``batch_size`` or the database's parameter limit splits it), one UPDATE and, with ``history``, one INSERT, however
+    many places it holds. All of it or nothing is written.
+
+    It checks no reach and writes no audit entry: it is the write step of callers that have checked both and audit
+    the batch as a whole. Names unique under their parent are theirs to keep too (the database refuses duplicates),
+    as are grid levels (``grid_level`` is stored as given).
+    """
+    to_insert = [list(level) for level in levels if level]
+    # Checked before the transaction, so a refused batch leaves the caller's transaction usable.
+    _check_levels(to_insert)
+    actor_id = getattr(_actor_or_none(actor), "pk", None)
+    inserted: list[Place] = []
+    # No savepoint inside the caller's transaction (two more queries per batch): the callers roll back as a whole
+    # when a write fails, as they did when these statements were their own.
+    with transaction.atomic(savepoint=False):
+        for level in to_insert:
+            _insert_level(level, actor_id=actor_id, history=history, batch_size=batch_size)
+            inserted.extend(level)
+    return inserted
+
+
+def _insert_level(level: list[Place], *, actor_id: int | None, history: bool, batch_size: int | None) -> None:
+    """One level of ``place_bulk_insert``; the parents are saved already."""
+    for place in level:
+        place.depth = _depth_under(place.parent)
+    Place.objects.bulk_create(level, batch_size=batch_size)
+    ids = [place.pk for place in level]
+    # The paths need the new ids: one UPDATE for the whole level. Only this level's rows are still without one
+    # (the parents got theirs a level earlier), so the id range finds them without listing every id.
+    Place.objects.filter(pk__gte=min(ids), pk__lte=max(ids), path="").update(path=_path_under_sql())
+    for place in level:
+        place.path = _path_under(place.parent, place.pk)
+    if history:
+        PlaceChange.objects.bulk_create(
+            (
+                PlaceChange(
+                    place_id=place.pk,
+                    action=PlaceChange.Action.CREATE,
+                    actor_id=actor_id,
+                    new_name=place.name,
+                    new_parent_id=place.parent_id,
+                    changed_at=place.created_at,
+                )
+                for place in level
+            ),
+            batch_size=batch_size,
+        )
+
+
+def _check_levels(levels: list[list[Place]]) -> None:
+    """Raise ValueError unless every place is new, fits under its parent, and the parent is saved or comes earlier."""
+    earlier: set[int] = set()  # id() of the places of the levels checked so far
+    for number, level in enumerate(levels):
+        for place in level:
+            if place.pk is not None:
+                raise ValueError(f"{place.name} (level {number}) is saved already.")
+            # A parent known only by its id would cost a query per place to learn its path and depth.
+            if place.parent_id is not None and not Place.parent.is_cached(place):
+                raise ValueError(f"{place.name} (level {number}): give the parent as an object, not only its id.")
+            parent = place.parent
+            if parent is not None and parent.pk is None and id(parent) not in earlier:
+                raise ValueError(f"{place.name} (level {number}): its parent must be saved or in an earlier level.")
+            if (parent.kind if parent is not None else None) not in ALLOWED_PARENTS.get(place.kind, ()):
+                raise ValueError(f"{place.name} (level {number}): a {place.kind} cannot sit under {parent}.")
+        earlier.update(id(place) for place in level)
 
 
 @transaction.atomic

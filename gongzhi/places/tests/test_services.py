@@ -1,8 +1,11 @@
-"""The place tree: creation rules, grid levels, moves with history, renames, archiving, and access."""
+"""The place tree: creation rules (one place, or many in bulk), grid levels, moves with history, renames, archiving,
+and access."""
 
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from gongzhi.core.errors import NotFound, ValidationFailed
 from gongzhi.core.models import AuditEntry
@@ -10,7 +13,7 @@ from gongzhi.people.roles import Role
 from gongzhi.people.tests.factories import account_with_role
 from gongzhi.places.models import Place, PlaceChange, PlaceKind
 from gongzhi.places.selectors import place_subtree
-from gongzhi.places.services import place_archive, place_create, place_move, place_rename
+from gongzhi.places.services import place_archive, place_bulk_insert, place_create, place_move, place_rename
 from gongzhi.places.tests.factories import make_place, superuser
 
 pytestmark = pytest.mark.django_db
@@ -139,3 +142,120 @@ def test_archive_refuses_a_place_with_contents(tree):
     assert archived.is_active is False
     # The name is free again under the same parent once archived.
     make_place(PlaceKind.HOUSEHOLD, tree["entrance_a2"], name="201")
+
+
+# ---------------------------------------------------------------- bulk insert
+
+
+def _assert_in_tree(place: Place, parent: Place | None) -> None:
+    """The path and depth ``place_create`` would give, on the object and in the database."""
+    expected_path = f"{parent.path if parent else '/'}{place.pk}/"
+    expected_depth = parent.depth + 1 if parent else 0
+    assert (place.path, place.depth) == (expected_path, expected_depth), place.name
+    assert Place.objects.values_list("path", "depth").get(pk=place.pk) == (expected_path, expected_depth)
+
+
+def test_bulk_insert_gives_a_multi_level_batch_its_paths_and_depths(tree):
+    community, grid = tree["community_a"], tree["grid_a1"]
+    district = Place(kind=PlaceKind.DISTRICT, name="新区")
+    compound = Place(kind=PlaceKind.COMPOUND, name="阳光小区", parent=community)
+    in_grid = Place(kind=PlaceKind.BUILDING, name="9号楼", parent=grid)  # under a saved place, beside the compound
+    street = Place(kind=PlaceKind.STREET, name="西街道", parent=district)
+    in_compound = Place(kind=PlaceKind.BUILDING, name="1号楼", parent=compound, depth=42)  # depth is recomputed
+    entrances = [Place(kind=PlaceKind.ENTRANCE, name="1单元", parent=building) for building in (in_compound, in_grid)]
+    households = [
+        Place(kind=PlaceKind.HOUSEHOLD, name=f"{floor}0{room}", parent=entrance)
+        for entrance in entrances
+        for floor in (1, 2)
+        for room in (1, 2)
+    ]
+    levels = [[district, compound, in_grid], [street, in_compound], entrances, households]
+
+    inserted = place_bulk_insert(levels=levels, actor=superuser())
+
+    assert inserted == [place for level in levels for place in level]
+    assert [place.pk for place in inserted] == sorted(place.pk for place in inserted)  # ids in the order given
+    _assert_in_tree(district, None)
+    for place in inserted[1:]:
+        _assert_in_tree(place, place.parent)
+    assert households[0].path == f"{community.path}{compound.pk}/{in_compound.pk}/{entrances[0].pk}/{households[0].pk}/"
+    assert households[-1].depth == grid.depth + 3
+    assert set(place_subtree(community).filter(kind=PlaceKind.HOUSEHOLD)) >= set(households)
+
+
+def test_bulk_insert_keeps_history_without_auditing(tree):
+    actor = superuser()
+    compound = Place(kind=PlaceKind.COMPOUND, name="阳光小区", parent=tree["community_a"])
+    building = Place(kind=PlaceKind.BUILDING, name="1号楼", parent=compound)
+    audits_before = AuditEntry.objects.count()
+
+    place_bulk_insert(levels=[[compound], [building]], actor=actor)
+
+    changes = PlaceChange.objects.filter(place__in=[compound, building]).order_by("place_id")
+    assert [
+        (change.place_id, change.action, change.actor_id, change.new_name, change.new_parent_id) for change in changes
+    ] == [
+        (compound.pk, PlaceChange.Action.CREATE, actor.pk, "阳光小区", tree["community_a"].pk),
+        (building.pk, PlaceChange.Action.CREATE, actor.pk, "1号楼", compound.pk),
+    ]
+    assert all(change.changed_at == change.place.created_at for change in changes)
+    assert AuditEntry.objects.count() == audits_before  # the caller audits the batch as a whole
+
+    quiet = Place(kind=PlaceKind.COMPOUND, name="月光小区", parent=tree["community_a"])
+    place_bulk_insert(levels=[[quiet]], history=False)
+    assert not PlaceChange.objects.filter(place=quiet).exists()
+
+
+def _batch(community: Place, prefix: str, count: int) -> list[list[Place]]:
+    """Four levels of ``count`` places each: compounds, a building in each, an entrance, a household."""
+    compounds = [Place(kind=PlaceKind.COMPOUND, name=f"{prefix}{n}号院", parent=community) for n in range(count)]
+    buildings = [Place(kind=PlaceKind.BUILDING, name="1号楼", parent=compound) for compound in compounds]
+    entrances = [Place(kind=PlaceKind.ENTRANCE, name="1单元", parent=building) for building in buildings]
+    households = [Place(kind=PlaceKind.HOUSEHOLD, name="101", parent=entrance) for entrance in entrances]
+    return [compounds, buildings, entrances, households]
+
+
+@pytest.mark.parametrize("history", [True, False])
+def test_bulk_insert_queries_do_not_grow_with_the_number_of_places(tree, history):
+    actor, counted = superuser(), []
+    # 60 per level stays inside one INSERT even under SQLite's limit of 999 parameters per statement.
+    for prefix, count in (("甲", 2), ("乙", 60)):
+        levels = _batch(tree["community_a"], prefix, count)
+        with CaptureQueriesContext(connection) as queries:
+            place_bulk_insert(levels=levels, actor=actor, history=history)
+        counted.append(len(queries))
+    # Per level: the INSERT, the UPDATE of the paths, and (with history) the INSERT of the PlaceChange rows.
+    assert counted == [4 * (3 if history else 2)] * 2
+
+
+def test_bulk_insert_sets_the_paths_of_a_thousand_places_in_one_update(tree, django_assert_max_num_queries):
+    entrance = tree["entrance_a1"]
+    households = [Place(kind=PlaceKind.HOUSEHOLD, name=f"{1000 + n}", parent=entrance) for n in range(1000)]
+    # bulk_create splits the INSERT at SQLite's limit of 999 parameters (about 90 places a statement); nothing else
+    # grows with the number of places.
+    with django_assert_max_num_queries(20), CaptureQueriesContext(connection) as queries:
+        place_bulk_insert(levels=[households], history=False)
+    assert [query["sql"].split()[0] for query in queries].count("UPDATE") == 1
+    stored = dict(Place.objects.filter(pk__in=[place.pk for place in households]).values_list("pk", "path"))
+    assert stored == {place.pk: f"{entrance.path}{place.pk}/" for place in households}
+
+
+@pytest.mark.parametrize(
+    "problem",
+    ["parent in the same level", "parent in a later level", "already saved", "parent only by id", "wrong kind"],
+)
+def test_bulk_insert_refuses_a_malformed_batch_and_writes_nothing(tree, problem):
+    community = tree["community_a"]
+    compound = Place(kind=PlaceKind.COMPOUND, name="阳光小区", parent=community)
+    building = Place(kind=PlaceKind.BUILDING, name="1号楼", parent=compound)
+    levels = {
+        "parent in the same level": [[compound, building]],
+        "parent in a later level": [[building], [compound]],
+        "already saved": [[compound], [tree["building_a1"]]],
+        "parent only by id": [[Place(kind=PlaceKind.COMPOUND, name="月光小区", parent_id=community.pk)]],
+        "wrong kind": [[compound], [Place(kind=PlaceKind.HOUSEHOLD, name="101", parent=compound)]],
+    }[problem]
+    before = (Place.objects.count(), PlaceChange.objects.count())
+    with pytest.raises(ValueError):
+        place_bulk_insert(levels=levels)
+    assert (Place.objects.count(), PlaceChange.objects.count()) == before
