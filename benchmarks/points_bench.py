@@ -3,9 +3,10 @@
 (a) Approving a claim (``claim_approve``: lock the claim, check reach, post the award, mark the claim, record the
     decision and the audit entry) against **the same statements replayed through a plain psycopg connection**:
     two approvals are captured with Django's execute wrapper, the parameters that differ between them (claim,
-    account, transfer ids, keys) become slots, and the replay fills them for every claim it approves, in a
-    transaction per claim like the platform's. Each approval is one request: the reviewer's roles are loaded
-    again every time (``forget_grants``).
+    account, transfer ids, keys) become slots, and the replay fills them for every claim it approves, with the
+    platform's transaction boundaries (one transaction per claim) and its binding: client-side for ordinary
+    statements, server-side and prepared for those ``ledger.execute_prepared`` runs (benchmarks/replay.py). Each
+    approval is one request: the reviewer's roles are loaded again every time (``forget_grants``).
 (b) A bare posting between two accounts: ``post_transfer`` (one statement on PostgreSQL) against django-hordak
     2.0's ``Account.transfer_to`` (inside ``transaction.atomic()``, as hordak needs its legs in one transaction),
     and, for reference, the posting's statement replayed through psycopg. Each process has its own pair of
@@ -58,106 +59,16 @@ os.environ["GONGZHI_DATABASE_URL"] = f"{SERVER}/{DB}{SESSION}"
 os.environ["DJANGO_SETTINGS_MODULE"] = "hordak_settings" if HAVE_HORDAK else "gongzhi.settings"
 
 import psycopg  # noqa: E402
-from psycopg.types.json import Jsonb  # noqa: E402
+from replay import Replay, capture, connect  # noqa: E402
 
 
 def _server(dbname: str) -> psycopg.Connection:
     return psycopg.connect(f"{SERVER}/{dbname}", autocommit=True)
 
 
-# ---------------------------------------------------------------- capture and replay
-
-
-class Replay:
-    """Statements captured from two runs of the same operation; slots where their parameters differ."""
-
-    def __init__(self, first: list, second: list, first_vars: dict[str, Any], by_value: set[str] = frozenset()):
-        if [sql for sql, *_ in first] != [sql for sql, *_ in second]:
-            raise SystemExit("The two captured runs sent different statements; cannot build a replay.")
-        self.statements = []
-        for (sql, params_1, prepared), (_sql, params_2, _prepared) in zip(first, second, strict=True):
-            slots = [
-                self._slot(value_1, value_2, first_vars, by_value)
-                for value_1, value_2 in zip(params_1 or (), params_2 or (), strict=True)
-            ]
-            self.statements.append((sql, slots, "WITH v(id, db, dh, de)" in sql, prepared))
-
-    @classmethod
-    def _slot(cls, value_1: Any, value_2: Any, first_vars: dict[str, Any], by_value: set[str]):
-        if isinstance(value_1, list):
-            return ("list", [cls._slot(a, b, first_vars, by_value) for a, b in zip(value_1, value_2, strict=True)])
-        if isinstance(value_1, Jsonb):
-            return ("json", value_1)
-        if value_1 == value_2 and not any(
-            value_1 == first_vars[name] and not isinstance(value_1, bool) for name in by_value
-        ):
-            return ("const", value_1)
-        for name, known in first_vars.items():
-            if isinstance(value_1, bool):
-                break
-            if value_1 == known:
-                return ("var", name, None)
-            if isinstance(value_1, str) and isinstance(known, int) and str(known) in value_1:
-                return ("var", name, value_1.replace(str(known), "{}"))
-        return ("const", value_1)  # a timestamp: the replay keeps the captured one
-
-    @staticmethod
-    def _fill(slot, values: dict[str, Any], first_vars: dict[str, Any]):
-        kind = slot[0]
-        if kind == "const":
-            return slot[1]
-        if kind == "list":
-            return [Replay._fill(item, values, first_vars) for item in slot[1]]
-        if kind == "json":
-            swap = {first_vars[name]: values[name] for name in values if name in first_vars}
-            return Jsonb(_swap_json(slot[1].obj, swap))
-        _kind, name, pattern = slot
-        return values[name] if pattern is None else pattern.format(values[name])
-
-    def run(self, raw: psycopg.Connection, values: dict[str, Any], first_vars: dict[str, Any]) -> None:
-        values = dict(values)
-        with raw.cursor() as cursor, psycopg.Cursor(raw) as bound:
-            for sql, slots, is_posting, prepared in self.statements:
-                params = [self._fill(slot, values, first_vars) for slot in slots]
-                used = bound if prepared else cursor
-                used.execute(sql, params or None, prepare=True if prepared else None)
-                if used.description is not None:
-                    rows = used.fetchall()
-                    if is_posting:
-                        values["transfer"] = rows[0][0]
-        raw.commit()
-
-
-def _swap_json(value: Any, swap: dict) -> Any:
-    if isinstance(value, dict):
-        return {key: _swap_json(item, swap) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_swap_json(item, swap) for item in value]
-    if isinstance(value, (int, str)) and not isinstance(value, bool) and value in swap:
-        return swap[value]
-    return value
-
-
-def capture(function: Callable[[], Any]) -> list:
-    from django.db import connection
-
-    statements: list = []
-
-    def record(execute, sql, params, many, context):
-        # A statement the platform runs prepared with server-side binding (ledger.execute_prepared) is replayed so.
-        prepared = not isinstance(context["cursor"].cursor, psycopg.ClientCursor)
-        statements.append((sql, list(params) if params else [], prepared))
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(record):
-        function()
-    return statements
-
-
 def raw_connection() -> psycopg.Connection:
-    """A plain psycopg connection: client-side binding like Django's cursor, and server-side binding with
-    preparing for the statements the platform prepares (as ``ledger.execute_prepared`` does)."""
-    return psycopg.connect(f"{SERVER}/{DB}{SESSION}", cursor_factory=psycopg.ClientCursor, prepare_threshold=0)
+    """A plain psycopg connection for the replays (see benchmarks/replay.py)."""
+    return connect(f"{SERVER}/{DB}{SESSION}")
 
 
 # ---------------------------------------------------------------- running in processes
@@ -298,14 +209,14 @@ def _main() -> None:
     # -------- the replay of an approval, from two captured approvals (after a first one that warms the connection).
     warm_id, first_id, second_id = claim_ids.pop(), claim_ids.pop(), claim_ids.pop()
     approve_once(warm_id)
-    first = capture(lambda: approve_once(first_id))
-    second = capture(lambda: approve_once(second_id))
+    _result, first = capture(lambda: approve_once(first_id))
+    _result, second = capture(lambda: approve_once(second_id))
     approve_vars = {
         "claim": first_id,
         "account": account_of[first_id],
         "transfer": Claim.objects.get(pk=first_id).transfer_id,
     }
-    approve_replay = Replay(first, second, approve_vars)
+    approve_replay = Replay(first, second, approve_vars, returned={"transfer"})
 
     def platform_approvals(share: list, prepare: bool = False, prepared: Any = None):
         if prepare:
@@ -320,7 +231,7 @@ def _main() -> None:
         if prepare:
             return raw_connection()
         for claim_id in share:
-            approve_replay.run(prepared, {"claim": claim_id, "account": account_of[claim_id]}, approve_vars)
+            approve_replay.run(prepared, {"claim": claim_id, "account": account_of[claim_id]})
         prepared.close()
 
     # -------- bare postings: one pair of accounts per process
@@ -344,8 +255,8 @@ def _main() -> None:
         )
 
     posting("bench-warm", 0)
-    post_first = capture(lambda: posting("bench-capture-1", 0))
-    post_second = capture(lambda: posting("bench-capture-2", 0))
+    _result, post_first = capture(lambda: posting("bench-capture-1", 0))
+    _result, post_second = capture(lambda: posting("bench-capture-2", 0))
     posting_vars = {"key": "bench-capture-1", "source": sources[0].pk, "target": targets[0].pk}
     posting_replay = Replay(post_first, post_second, posting_vars, by_value={"source", "target"})
 
@@ -365,12 +276,9 @@ def _main() -> None:
         if prepare:
             return raw_connection(), pair
         raw, pair = prepared
-        raw.autocommit = True  # the platform's posting is one statement in autocommit too
-        for label, number in share:
+        for label, number in share:  # one statement in autocommit, as the platform's posting
             posting_replay.run(
-                raw,
-                {"key": f"{label}-{number}", "source": sources[pair].pk, "target": targets[pair].pk},
-                posting_vars,
+                raw, {"key": f"{label}-{number}", "source": sources[pair].pk, "target": targets[pair].pk}
             )
         raw.close()
 

@@ -8,9 +8,11 @@ Cases, each with 1 and with 4 worker processes (each process on its own connecti
 
 "Platform" is ``redemption_place`` (idempotency look-up, offer, eligibility, window, account lock, guarded stock
 update, ledger hold, pickup code, order, stock movement, audit entry). "psycopg" replays the statements Django sent
-for one redemption (recorded with ``CaptureQueriesContext``, as access_bench.py does) through a plain psycopg
-connection, with the ids, keys and pickup code of each new order filled in and one commit per order: the database's
-own cost of the same work, without Python, the ORM or the services.
+for a redemption (two captured with Django's execute wrapper, benchmarks/replay.py) through a plain psycopg
+connection, with the ids, keys and pickup code of each new order filled in as parameters: the same statements in the
+same order and the same transactions (the pre-checks in autocommit, then one transaction per order), client-side
+binding like Django's cursor, and the ledger hold prepared with bound parameters as ``ledger.execute_prepared`` runs
+it: the database's own cost of the same work, without Python, the ORM or the services.
 
 Everything happens in a scratch database created on the server and dropped at the end; afterwards the script checks
 that every order is real (held points = points of held orders, stock = its movements, no ledger drift).
@@ -27,7 +29,6 @@ from __future__ import annotations
 import contextlib
 import multiprocessing as mp
 import os
-import re
 import statistics
 import sys
 import time
@@ -50,6 +51,7 @@ os.environ["GONGZHI_DATABASE_URL"] = f"{SERVER}/{DB}"
 os.environ["DJANGO_SETTINGS_MODULE"] = "gongzhi.settings"
 
 import psycopg  # noqa: E402
+from replay import Replay, capture, connect  # noqa: E402
 
 # Distinct, wide id ranges, so a captured id never looks like another value of the statement (1, 10, 72 …).
 SEQUENCES = {
@@ -60,57 +62,15 @@ SEQUENCES = {
     "points_transfer": 70_000_000,
     "shop_redemption": 80_000_000,
 }
-SAVEPOINT = re.compile(r'"s\d+_x\d+"')
 
 
 def _server(dbname: str) -> psycopg.Connection:
     return psycopg.connect(f"{SERVER}/{dbname}", autocommit=True)
 
 
-# ---------------------------------------------------------------- capture and replay
-
-
-class Replay:
-    """The statements of one captured redemption as templates; ``run`` fills in a new order's values."""
-
-    def __init__(self, statements: list[str], captured: dict[str, object]):
-        self.templates = []
-        for sql in statements:
-            sql = SAVEPOINT.sub('"bench_sp"', sql)
-            for name, value in captured.items():
-                if name in ("key", "code"):
-                    sql = sql.replace(str(value), "\x00" + name + "\x00")
-                else:
-                    sql = re.sub(rf"(?<![\d.]){value}(?!\d)", "\x00" + name + "\x00", sql)
-            returns = (
-                "transfer"
-                if "WITH v(id, db, dh, de)" in sql
-                else "redemption"
-                if 'INSERT INTO "shop_redemption"' in sql
-                else ""
-            )
-            self.templates.append((sql.split("\x00"), returns))
-
-    def run(self, raw: psycopg.Connection, values: dict[str, object], timings: list[float] | None = None) -> None:
-        values = dict(values)
-        with raw.cursor() as cursor:
-            for number, (parts, returns) in enumerate(self.templates):
-                sql = "".join(str(values[part]) if index % 2 else part for index, part in enumerate(parts))
-                started = time.perf_counter()
-                cursor.execute(sql)
-                if timings is not None:
-                    timings[number] += time.perf_counter() - started
-                if cursor.description is not None:
-                    rows = cursor.fetchall()
-                    if returns:
-                        if rows[0][0] is None:
-                            raise SystemExit(f"replayed {returns} was refused: {values}")
-                        values[returns] = rows[0][0]
-        raw.commit()
-
-
 def raw_connection() -> psycopg.Connection:
-    return psycopg.connect(f"{SERVER}/{DB}")
+    """A plain psycopg connection for the replay (see benchmarks/replay.py)."""
+    return connect(f"{SERVER}/{DB}")
 
 
 # ---------------------------------------------------------------- running in processes
@@ -172,7 +132,7 @@ def main() -> None:
 
 def _profile(replay: Replay, buyers: list, offers: list, token: Callable[[], str]) -> None:
     """BENCH_PROFILE=1: where the time of one replayed redemption goes, statement by statement (one process)."""
-    timings = [0.0] * len(replay.templates)
+    timings = [0.0] * (len(replay) + 1)
     raw = raw_connection()
     rounds = PROFILE_ORDERS
     started = time.perf_counter()
@@ -183,7 +143,7 @@ def _profile(replay: Replay, buyers: list, offers: list, token: Callable[[], str
             raw,
             {
                 "key": token(),
-                "code": f"'{900_000 + number:06d}'",
+                "code": f"{900_000 + number:06d}",
                 "account": account.pk,
                 "actor": login.pk,
                 "offer": offer.pk,
@@ -194,8 +154,9 @@ def _profile(replay: Replay, buyers: list, offers: list, token: Callable[[], str
     total = time.perf_counter() - started
     raw.close()
     print(f"profile: {rounds / total:,.0f} replayed orders/s; per statement (ms per order):")
-    for (parts, _returns), spent in sorted(zip(replay.templates, timings, strict=True), key=lambda row: -row[1]):
-        print(f"  {spent / rounds * 1000:7.3f}  {''.join(parts)[:110]}")
+    labels = [("prepared " if st.prepared else "") + " ".join(st.sql.split()) for st in replay.statements]
+    for label, spent in sorted(zip([*labels, "COMMIT"], timings, strict=True), key=lambda row: -row[1]):
+        print(f"  {spent / rounds * 1000:7.3f}  {label[:110]}")
 
 
 def _main() -> None:
@@ -205,7 +166,6 @@ def _main() -> None:
     from django.core.management import call_command
     from django.db import connection
     from django.db.models import Sum
-    from django.test.utils import CaptureQueriesContext
 
     from gongzhi.points.ledger import ledger_check
     from gongzhi.points.models import PointsAccount
@@ -229,9 +189,9 @@ def _main() -> None:
     community, household = tree["community_a"], tree["household_a1"]
     open_shop(community)
     big = 10**9
-    buyers = [resident_with_points(household, big) for _ in range(max(PROCESSES) * ACCOUNTS_PER_PROCESS + 2)]
-    spare = buyers[-2:]
-    buyers = buyers[:-2]
+    buyers = [resident_with_points(household, big) for _ in range(max(PROCESSES) * ACCOUNTS_PER_PROCESS + 3)]
+    spare = buyers[-3:]
+    buyers = buyers[:-3]
     offers = {}
     for implementation in ("platform", "psycopg", "capture"):
         merchant = make_merchant(community, f"{implementation}商家")
@@ -245,32 +205,36 @@ def _main() -> None:
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
 
-    # -------- the capture: one redemption through the platform, recorded
+    # -------- the capture: two redemptions through the platform (other buyers, other offers), recorded
     counter = {"n": 0}
 
     def token() -> str:
         counter["n"] += 1
         return f"bench{os.getpid()}x{counter['n']:09d}"
 
-    capture_offer = offers["capture"]["hot"]
-    login, account = spare[0]
-    key = token()
-    with CaptureQueriesContext(connection) as captured:
-        order = redemption_place(actor=login, offer=capture_offer, account=account, idempotency_key=key)
-    replay = Replay(
-        [query["sql"] for query in captured.captured_queries],
-        {
+    def place(buyer: tuple, offer: Offer) -> tuple[list, dict]:
+        login, account = buyer
+        key = token()
+        order, statements = capture(
+            lambda: redemption_place(actor=login, offer=offer, account=account, idempotency_key=key)
+        )
+        return statements, {
             "key": key,
-            "code": f"'{order.pickup_code}'",
+            "code": order.pickup_code,
             "transfer": order.hold_transfer_id,
             "redemption": order.pk,
             "account": account.pk,
             "actor": login.pk,
-            "offer": capture_offer.pk,
-            "merchant": capture_offer.merchant_id,
-        },
-    )
-    statements = len(replay.templates)
+            "offer": offer.pk,
+            "merchant": offer.merchant_id,
+        }
+
+    place(spare[2], offers["capture"]["spread"][0][1])  # a first order warms the connection and its caches
+    first, first_vars = place(spare[0], offers["capture"]["hot"])
+    second, _second_vars = place(spare[1], offers["capture"]["spread"][0][0])
+    # Both captured offers have one merchant; the pickup code is random and could, once in a million, repeat.
+    replay = Replay(first, second, first_vars, by_value={"merchant", "code"}, returned={"transfer", "redemption"})
+    statements = len(replay)
     if os.environ.get("BENCH_PROFILE"):
         _profile(replay, buyers, offers["psycopg"]["spread"][0], token)
 
@@ -297,7 +261,7 @@ def _main() -> None:
                     prepared,
                     {
                         "key": key,
-                        "code": f"'{code}'",
+                        "code": code,
                         "account": account_id,
                         "actor": login_id,
                         "offer": offer_id,
@@ -338,7 +302,7 @@ def _main() -> None:
                 results.setdefault((case, implementation, processes), []).append(run(processes))
 
     # -------- every order must be real, the books must balance
-    expected = ROUNDS * 4 * sum(PROCESSES) * OPS + 1 + (PROFILE_ORDERS if os.environ.get("BENCH_PROFILE") else 0)
+    expected = ROUNDS * 4 * sum(PROCESSES) * OPS + 3 + (PROFILE_ORDERS if os.environ.get("BENCH_PROFILE") else 0)
     made = Redemption.objects.count()
     held_orders = Redemption.objects.filter(state="held").aggregate(p=Sum("points"))["p"]
     held_accounts = PointsAccount.objects.aggregate(h=Sum("held"))["h"]
@@ -349,7 +313,8 @@ def _main() -> None:
     )
     print(f"PostgreSQL: {server_version}; {os.cpu_count()} CPUs; {OPS} orders per process per case; rounds: {ROUNDS}")
     print(
-        f"statements per redemption: {statements}; orders: {made} of {expected} expected; "
+        f"statements per redemption: {statements} (+ BEGIN, COMMIT of {replay.transactions} transaction); "
+        f"orders: {made} of {expected} expected; "
         f"held points {held_accounts} = orders' {held_orders}; stock = movements: {stock_ok}; "
         f"ledger drift: {len(drift)}"
     )
