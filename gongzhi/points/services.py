@@ -109,6 +109,13 @@ def _item_errors(
     for name, cap in (("cap_per_day", cap_per_day), ("cap_per_month", cap_per_month)):
         if cap is not None and not _positive_int(cap):
             errors[name] = _("A cap is a whole number greater than zero, or empty for none.")
+    if "cap_per_day" not in errors and cap_per_day is not None and cap_per_day > 1:
+        # A second claim for the same item and service date is a duplicate (the database refuses it), so a daily
+        # cap above one could never apply; say so rather than store a rule that silently means "once".
+        errors["cap_per_day"] = _(
+            "A second claim for the same item on the same day is a duplicate, so the daily cap can only be 1 "
+            "(or empty)."
+        )
     return errors
 
 

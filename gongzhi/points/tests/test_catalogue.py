@@ -71,6 +71,7 @@ def test_item_create_validates_every_field(tree, district_admin):
         {"account_kinds": []},
         {"account_kinds": ["system"]},
         {"cap_per_day": 0},
+        {"cap_per_day": 2},  # a second claim for the same item and day is a duplicate: a daily cap of 2 never applies
         {"code": "has space"},
         {"name": ""},
         {"owner": tree["grid_a1"]},
