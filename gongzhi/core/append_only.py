@@ -1,8 +1,9 @@
-"""A migration operation that makes tables append-only in the database itself.
+"""Migration operations that make the database itself keep rows: append-only tables, rows never deleted.
 
-PostgreSQL refuses UPDATE and DELETE (triggers calling one function). SQLite refuses UPDATE; DELETE stays possible
-there only because Django's test flush empties tables with DELETE (PostgreSQL's flush uses TRUNCATE, which these
-triggers do not cover). Used for the audit log, the case trail and the points ledger.
+``append_only``: PostgreSQL refuses UPDATE and DELETE (triggers calling one function). SQLite refuses UPDATE; DELETE
+stays possible there only because Django's test flush empties tables with DELETE (PostgreSQL's flush uses TRUNCATE,
+which these triggers do not cover). Used for the audit log, the case trail and the points ledger. ``never_deleted``
+does the same for DELETE and a change of id only (points accounts). Also ``table_fillfactor`` for hot tables.
 """
 
 from __future__ import annotations
@@ -10,17 +11,31 @@ from __future__ import annotations
 from django.db import migrations
 
 
+def _raising_function_sql(function: str, message: str) -> str:
+    """PostgreSQL: the trigger function ``function()`` that refuses the row change with ``message``."""
+    quoted = message.replace("'", "''")
+    return (
+        f"CREATE OR REPLACE FUNCTION {function}() RETURNS trigger AS $$ "
+        f"BEGIN RAISE EXCEPTION '{quoted}'; END; $$ LANGUAGE plpgsql;"
+    )
+
+
+def _sqlite_no_update_sql(table: str, message: str) -> str:
+    """SQLite: the trigger ``<table>_no_update`` that refuses every UPDATE of ``table`` with ``message``."""
+    quoted = message.replace("'", "''")
+    return (
+        f"CREATE TRIGGER IF NOT EXISTS {table}_no_update BEFORE UPDATE ON {table} "
+        f"BEGIN SELECT RAISE(ABORT, '{quoted}'); END;"
+    )
+
+
 def append_only(*tables: str, function: str, message: str) -> migrations.RunPython:
     """RunPython creating (and, reversed, dropping) triggers ``<table>_no_update`` / ``<table>_no_delete``."""
-    quoted = message.replace("'", "''")
 
     def forwards(apps, schema_editor):
         vendor = schema_editor.connection.vendor
         if vendor == "postgresql":
-            schema_editor.execute(
-                f"CREATE OR REPLACE FUNCTION {function}() RETURNS trigger AS $$ "
-                f"BEGIN RAISE EXCEPTION '{quoted}'; END; $$ LANGUAGE plpgsql;"
-            )
+            schema_editor.execute(_raising_function_sql(function, message))
             for table in tables:
                 for operation in ("UPDATE", "DELETE"):
                     schema_editor.execute(
@@ -29,10 +44,7 @@ def append_only(*tables: str, function: str, message: str) -> migrations.RunPyth
                     )
         elif vendor == "sqlite":
             for table in tables:
-                schema_editor.execute(
-                    f"CREATE TRIGGER IF NOT EXISTS {table}_no_update BEFORE UPDATE ON {table} "
-                    f"BEGIN SELECT RAISE(ABORT, '{quoted}'); END;"
-                )
+                schema_editor.execute(_sqlite_no_update_sql(table, message))
 
     def backwards(apps, schema_editor):
         vendor = schema_editor.connection.vendor
@@ -55,16 +67,12 @@ def append_only_kept_on_sqlite(*tables: str, message: str) -> migrations.RunPyth
     triggers. A migration that alters an append-only table lists this operation first and last, so the triggers
     are back after it runs forwards or backwards. PostgreSQL alters in place and keeps its triggers: no-op there.
     """
-    quoted = message.replace("'", "''")
 
     def restore(apps, schema_editor):
         if schema_editor.connection.vendor != "sqlite":
             return
         for table in tables:
-            schema_editor.execute(
-                f"CREATE TRIGGER IF NOT EXISTS {table}_no_update BEFORE UPDATE ON {table} "
-                f"BEGIN SELECT RAISE(ABORT, '{quoted}'); END;"
-            )
+            schema_editor.execute(_sqlite_no_update_sql(table, message))
 
     return migrations.RunPython(restore, restore)
 
@@ -94,15 +102,11 @@ def never_deleted(table: str, *, function: str, message: str) -> migrations.RunP
     account): what the constraint's ``ON DELETE / ON UPDATE NO ACTION`` guaranteed, for every row, at no cost to
     inserts or to updates of other columns. TRUNCATE (the test flush) is not covered, as with ``append_only``.
     """
-    quoted = message.replace("'", "''")
 
     def forwards(apps, schema_editor):
         if schema_editor.connection.vendor != "postgresql":
             return
-        schema_editor.execute(
-            f"CREATE OR REPLACE FUNCTION {function}() RETURNS trigger AS $$ "
-            f"BEGIN RAISE EXCEPTION '{quoted}'; END; $$ LANGUAGE plpgsql;"
-        )
+        schema_editor.execute(_raising_function_sql(function, message))
         schema_editor.execute(
             f"CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table} FOR EACH ROW EXECUTE FUNCTION {function}();"
         )
