@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import os
+
 import pytest
 from django.test import Client
 
 from gongzhi.core.i18n import compile_catalogues
-from gongzhi.people.roles import Role
+from gongzhi.core.roles import Role
 from gongzhi.people.services import api_token_issue
 from gongzhi.people.tests.factories import ResidentFactory, account_with_role
 from gongzhi.places.tests.factories import make_tree
@@ -20,6 +23,25 @@ def pytest_configure(config):
 
         trans_real._translations = {}
         trans_real._default = None
+
+
+@pytest.fixture(scope="session", autouse=True)
+def clock_offset():
+    """With GONGZHI_TEST_CLOCK_OFFSET_DAYS=N, the whole run sees the wall clock N days ahead (it keeps ticking).
+
+    No test may depend on the date it runs: every service, selector and job takes ``now``, and tests pass it or
+    freeze it. `.ci/run` runs the suite a second time a year ahead, so a test that reads the real clock by mistake
+    fails in CI today instead of on some later date.
+    """
+    days = int(os.environ.get("GONGZHI_TEST_CLOCK_OFFSET_DAYS") or 0)
+    if not days:
+        yield None
+        return
+    import time_machine
+
+    target = dt.datetime.now(dt.UTC) + dt.timedelta(days=days)
+    with time_machine.travel(target, tick=True) as traveller:
+        yield traveller
 
 
 @pytest.fixture

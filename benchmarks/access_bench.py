@@ -33,8 +33,8 @@ from django.db import connection  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from gongzhi.core.access import forget_grants  # noqa: E402
+from gongzhi.core.roles import Role  # noqa: E402
 from gongzhi.people.models import Account, Resident, RoleAssignment  # noqa: E402
-from gongzhi.people.roles import Role  # noqa: E402
 from gongzhi.people.selectors import ResidentFilters, access_resident, resident_list  # noqa: E402
 from gongzhi.places.models import Place, PlaceKind  # noqa: E402
 from gongzhi.places.selectors import place_subtree  # noqa: E402

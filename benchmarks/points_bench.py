@@ -141,8 +141,8 @@ def _main() -> None:
 
     from gongzhi.core.access import forget_grants
     from gongzhi.core.jobs import run_key_for
+    from gongzhi.core.roles import Role
     from gongzhi.people.models import Account
-    from gongzhi.people.roles import Role
     from gongzhi.people.tests.factories import account_with_role
     from gongzhi.places.tests.factories import make_tree
     from gongzhi.points.ledger import Leg, ledger_check, post_transfer, system_account

@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from gongzhi.people.roles import Role
+from gongzhi.core.roles import Role
 from gongzhi.people.tests.factories import PASSWORD, ResidentFactory, account_with_role
 
 from .conftest import DESKTOP, PHONE

@@ -8,7 +8,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from gongzhi.people.roles import Role
+from gongzhi.core.roles import Role
 from gongzhi.people.tests.factories import account_with_role
 from gongzhi.shop.tests.factories import clerk_of, make_merchant, make_offer, open_shop, resident_with_points
 

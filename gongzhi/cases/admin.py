@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from gongzhi.core.access import reach, require_reach
 from gongzhi.core.admin_support import AuditedAdmin, ReadOnlyAdmin, ServiceCheckedForm
 from gongzhi.core.errors import ValidationFailed
-from gongzhi.people.roles import Permission
+from gongzhi.core.roles import Permission
 
 from .models import CalendarDay, Case, CaseCategory, CaseEvent, DeadlinePolicy, RoutingRule
 

@@ -22,8 +22,8 @@ from django.utils.translation import gettext_noop
 from gongzhi.core.access import reach, require_authenticated
 from gongzhi.core.audit import audit_record
 from gongzhi.core.errors import Conflict, NotFound, ValidationFailed
+from gongzhi.core.roles import Permission
 from gongzhi.people.models import Account, Resident
-from gongzhi.people.roles import Permission
 
 from .models import AgentService, AgentServiceKind, AgentServiceState, AgentServiceStep, Case
 from .services import REASON_MAX, TEXT_MAX, _text

@@ -564,9 +564,9 @@ from django.utils import timezone as _timezone  # noqa: E402
 
 from gongzhi.core.access import reach as _reach  # noqa: E402
 from gongzhi.core.figures import Period  # noqa: E402
+from gongzhi.core.roles import Permission as _Permission  # noqa: E402
 from gongzhi.core.tree import subtree_q as _subtree_q  # noqa: E402
 from gongzhi.people.models import Account  # noqa: E402
-from gongzhi.people.roles import Permission as _Permission  # noqa: E402
 
 from . import agents as _agents  # noqa: E402
 from . import disputes as _disputes  # noqa: E402

@@ -24,8 +24,8 @@ from django.utils.translation import gettext as _
 from gongzhi.core.access import reach, require_authenticated, require_reach
 from gongzhi.core.audit import audit_record
 from gongzhi.core.errors import Conflict, NotFound, ValidationFailed
+from gongzhi.core.roles import Permission
 from gongzhi.people.models import Account, Organisation, Resident
-from gongzhi.people.roles import Permission
 from gongzhi.places.models import Place
 
 from .models import (

@@ -26,8 +26,8 @@ from django.utils.translation import gettext as _
 from gongzhi.core.access import require_reach
 from gongzhi.core.audit import audit_record
 from gongzhi.core.errors import Conflict, NotFound, ValidationFailed
+from gongzhi.core.roles import Permission
 from gongzhi.core.tree import subtree_q
-from gongzhi.people.roles import Permission
 from gongzhi.places.models import Place, PlaceKind
 
 from .models import Case, CaseCategory, CaseChannel

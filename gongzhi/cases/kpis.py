@@ -42,8 +42,8 @@ from django.utils.translation import gettext as _
 from gongzhi.core.access import reach, require_authenticated
 from gongzhi.core.errors import NotFound
 from gongzhi.core.figures import Period, Rate
+from gongzhi.core.roles import Permission
 from gongzhi.core.tree import subtree_q
-from gongzhi.people.roles import Permission
 from gongzhi.places.models import Place
 
 from .models import (

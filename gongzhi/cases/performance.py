@@ -28,9 +28,9 @@ from gongzhi.core.access import reach, require_authenticated
 from gongzhi.core.errors import Conflict, NotFound, ValidationFailed
 from gongzhi.core.figures import Period
 from gongzhi.core.masking import mask_name
+from gongzhi.core.roles import Permission, Role
 from gongzhi.core.tree import subtree_q
 from gongzhi.people.models import Account, RoleAssignment
-from gongzhi.people.roles import Permission, Role
 from gongzhi.places.models import Place
 
 from .kpis import CaseFigures, case_counts, case_figures_from

@@ -23,8 +23,8 @@ from django.utils import timezone
 
 from gongzhi.core.access import grants, reach, require_authenticated
 from gongzhi.core.errors import NotFound
+from gongzhi.core.roles import ROLE_PERMISSIONS, Permission
 from gongzhi.core.tree import subtree_q
-from gongzhi.people.roles import ROLE_PERMISSIONS, Permission
 from gongzhi.places.models import Place, PlaceKind
 
 from .models import OPEN_STATES, Case, CaseCategory, CaseEvent, CaseState, Notification, Summons

@@ -27,8 +27,8 @@ from django.utils.translation import gettext as _
 from gongzhi.core.access import reach, require_authenticated, require_reach
 from gongzhi.core.audit import audit_record
 from gongzhi.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from gongzhi.core.roles import ROLE_PERMISSIONS, Permission, Role
 from gongzhi.people.models import Organisation, Resident, RoleAssignment
-from gongzhi.people.roles import ROLE_PERMISSIONS, Permission, Role
 from gongzhi.places.models import Place, PlaceKind
 
 from .models import (

@@ -37,10 +37,10 @@ from gongzhi.core.access import reach
 from gongzhi.core.errors import DomainError, NotFound, ValidationFailed
 from gongzhi.core.masking import mask_name, mask_phone
 from gongzhi.core.models import Progress
+from gongzhi.core.roles import Permission
 from gongzhi.core.tree import subtree_q
 from gongzhi.core.views_support import domain_errors, private_file_response
 from gongzhi.people.models import Organisation
-from gongzhi.people.roles import Permission
 from gongzhi.places.models import Place, PlaceKind
 from gongzhi.places.selectors import access_place, household_address_labels, place_queryset
 

@@ -27,9 +27,9 @@ from gongzhi.core.access import reach, require_authenticated
 from gongzhi.core.audit import audit_record
 from gongzhi.core.errors import Conflict, NotFound
 from gongzhi.core.figures import Period
+from gongzhi.core.roles import Permission, Role
 from gongzhi.core.tree import subtree_q
 from gongzhi.people.models import Account, Resident, RoleAssignment
-from gongzhi.people.roles import Permission, Role
 from gongzhi.places.models import Place, PlaceKind
 
 from .models import CaseCategory, CaseChannel, HouseholdVisit, Notification, VisitOutcome

@@ -55,13 +55,15 @@ def grants(actor: Any) -> list[tuple[str, str, int | None]]:
 def _grants_sql() -> str:
     """The roles query, written once: it runs on every request, and compiling it as a queryset cost more than the
     database answering it (benchmarks/points_bench.py, approvals)."""
-    from gongzhi.people.models import RoleAssignment  # the people app owns role records
-    from gongzhi.places.models import Place
+    # The people app owns role records and places own the tree; core names their tables without importing them.
+    from django.apps import apps
 
+    role_table = apps.get_model("people", "RoleAssignment")._meta.db_table
+    place_table = apps.get_model("places", "Place")._meta.db_table
     qn = connection.ops.quote_name
     return f"""
         SELECT r.{qn("role")}, p.{qn("path")}, r.{qn("organisation_id")}
-        FROM {qn(RoleAssignment._meta.db_table)} r JOIN {qn(Place._meta.db_table)} p ON p.id = r.{qn("place_id")}
+        FROM {qn(role_table)} r JOIN {qn(place_table)} p ON p.id = r.{qn("place_id")}
         WHERE r.{qn("account_id")} = %s AND r.{qn("starts_on")} <= %s AND p.{qn("is_active")} = %s
           AND (r.{qn("ends_on")} IS NULL OR r.{qn("ends_on")} >= %s)
     """
@@ -79,7 +81,7 @@ def reach(actor: Any, permission: str) -> Reach:
         return Reach()
     if actor.is_superuser:
         return Reach(everything=True)
-    from gongzhi.people.roles import ROLE_PERMISSIONS
+    from .roles import ROLE_PERMISSIONS
 
     paths = [path for role, path, _ in grants(actor) if permission in ROLE_PERMISSIONS.get(role, ())]
     return Reach(paths=tuple(collapse_prefixes(paths)))

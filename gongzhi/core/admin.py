@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from gongzhi.people.roles import Permission
+from gongzhi.core.roles import Permission
 
 from .admin_support import ReadOnlyAdmin
 from .models import AuditEntry, JobRun, Progress

@@ -1,5 +1,8 @@
 """Compile the translation catalogues (.po → .mo) with polib, so no GNU gettext is needed to install or run.
 
+The project-wide catalogue is ``gongzhi/locale``; an app may keep its own strings in ``gongzhi/<app>/locale``
+(Django finds an installed app's catalogue by itself), so domains written side by side don't edit one file.
+
 Run as ``python -m gongzhi.core.i18n`` (``make install`` does). Extracting new strings still uses Django's
 ``makemessages`` (which needs GNU gettext): ``gongzhi makemessages -l zh_Hans --ignore=.venv``.
 """
@@ -11,12 +14,18 @@ from pathlib import Path
 
 import polib
 
-LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
+LOCALE_DIR = PACKAGE_DIR / "locale"
 
 
-def compile_catalogues(locale_dir: Path = LOCALE_DIR) -> list[Path]:
+def catalogue_paths(package_dir: Path = PACKAGE_DIR) -> list[Path]:
+    """Every .po file: the project's and each app's."""
+    return sorted([*package_dir.glob("locale/*/LC_MESSAGES/*.po"), *package_dir.glob("*/locale/*/LC_MESSAGES/*.po")])
+
+
+def compile_catalogues(package_dir: Path = PACKAGE_DIR) -> list[Path]:
     written = []
-    for po_path in sorted(locale_dir.glob("*/LC_MESSAGES/*.po")):
+    for po_path in catalogue_paths(package_dir):
         mo_path = po_path.with_suffix(".mo")
         if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
             continue
@@ -27,4 +36,4 @@ def compile_catalogues(locale_dir: Path = LOCALE_DIR) -> list[Path]:
 
 if __name__ == "__main__":
     for path in compile_catalogues():
-        print(f"compiled {path.relative_to(LOCALE_DIR.parent.parent)}", file=sys.stderr)
+        print(f"compiled {path.relative_to(PACKAGE_DIR.parent)}", file=sys.stderr)

@@ -20,6 +20,7 @@ from django.db.models.functions import Cast, Concat
 
 from gongzhi.core.crypto import blind_index, encrypt_text
 from gongzhi.core.masking import mask_id_card
+from gongzhi.core.roles import Role
 from gongzhi.core.tree import child_path, subtree_q
 from gongzhi.people.models import (
     Account,
@@ -35,7 +36,6 @@ from gongzhi.people.models import (
     ResidentTagCode,
     RoleAssignment,
 )
-from gongzhi.people.roles import Role
 from gongzhi.people.services import id_card_check_character
 from gongzhi.places.models import Place, PlaceKind
 from gongzhi.places.services import place_bulk_insert

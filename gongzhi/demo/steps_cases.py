@@ -94,6 +94,15 @@ RESOLUTIONS = ("已联系维修人员处理完毕", "已现场协调，问题解
 ESCALATE_REASONS = ("超出网格处置权限", "需要社区协调多方", "涉及执法，需街道处理", "需要职能部门处置")
 REJECT_REASONS = ("属于民事纠纷，已告知通过法律途径解决", "不属于本社区管辖范围")
 TICK = timedelta(hours=2)
+
+
+def _fixed_date_holidays(year: int) -> tuple[tuple[str, str, str], ...]:
+    """The statutory holidays that fall on the same solar dates every year (元旦, 劳动节, 国庆节)."""
+    return (
+        (f"{year}-01-01", f"{year}-01-01", "元旦"),
+        (f"{year}-05-01", f"{year}-05-05", "劳动节"),
+        (f"{year}-10-01", f"{year}-10-07", "国庆节"),
+    )
 WEEKS = 10
 
 
@@ -169,11 +178,14 @@ class _Builder:
                 defaults={"unit": unit, "accept_within": accept, "resolve_within": resolve},
             )
         days = []
-        for year in sorted({self.today.year - 1, self.today.year}):
-            if year not in HOLIDAYS:
-                self.context.log(f"cases: no holiday schedule for {year}; staff add it in the admin")
-                continue
-            holidays, workdays = HOLIDAYS[year]
+        for year in (self.today.year - 1, self.today.year, self.today.year + 1):
+            if year in HOLIDAYS:
+                holidays, workdays = HOLIDAYS[year]
+            else:
+                # The State Council publishes each year's schedule late in the year before; until staff enter it,
+                # the holidays on fixed solar dates stand in (the lunar ones and make-up days need the schedule).
+                self.context.log(f"cases: no holiday schedule for {year}; the fixed-date holidays stand in")
+                holidays, workdays = _fixed_date_holidays(year), ()
             for first, last, name in holidays:
                 day, end = date.fromisoformat(first), date.fromisoformat(last)
                 while day <= end:

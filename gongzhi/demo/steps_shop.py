@@ -21,9 +21,9 @@ from unittest import mock
 from django.utils import timezone
 
 from gongzhi.core.errors import DomainError
+from gongzhi.core.roles import Role
 from gongzhi.core.tree import subtree_q
 from gongzhi.people.models import Organisation, OrganisationKind, RoleAssignment
-from gongzhi.people.roles import Role
 
 # (name prefix of the merchant, title, kind, points, cash, value given, stock, limit per window)
 MERCHANT_OFFERS = (

@@ -8,9 +8,9 @@ from django.utils.translation import gettext_lazy as _
 
 from gongzhi.core.admin_support import AuditedAdmin, ReadOnlyAdmin, ScopedAdmin, ServiceCheckedForm
 from gongzhi.core.masking import mask_phone
+from gongzhi.core.roles import Permission
 
 from .models import Account, Organisation, PartyMembership, PartyOrganisation, Resident, ResidentTag, RoleAssignment
-from .roles import Permission
 from .services import role_assign, role_assign_check, role_end
 
 

@@ -17,10 +17,10 @@ from openpyxl.utils import get_column_letter
 from gongzhi.core.access import require_reach
 from gongzhi.core.audit import audit_record
 from gongzhi.core.masking import mask_phone
+from gongzhi.core.roles import Permission
 from gongzhi.places.models import Place
 from gongzhi.places.selectors import place_names_in_subtree
 
-from .roles import Permission
 from .selectors import ResidentFilters, resident_list
 
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

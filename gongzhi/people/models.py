@@ -9,9 +9,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from gongzhi.core.roles import Role
 from gongzhi.places.models import Place
-
-from .roles import Role
 
 
 class Account(AbstractUser):

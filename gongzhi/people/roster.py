@@ -32,12 +32,12 @@ from gongzhi.core.context import Origin, origin
 from gongzhi.core.errors import DomainError, NotFound, ValidationFailed
 from gongzhi.core.masking import mask_phone
 from gongzhi.core.models import AuditEntry, Progress
+from gongzhi.core.roles import Permission
 from gongzhi.core.tree import subtree_q
 from gongzhi.places.models import Place, PlaceKind
 from gongzhi.places.services import place_bulk_insert
 
 from .models import Gender, Relation, Resident, ResidentTag, ResidentTagCode
-from .roles import Permission
 from .services import ResidentInput, id_card_check_character, id_card_is_valid, resident_clean
 
 logger = logging.getLogger(__name__)

@@ -23,11 +23,11 @@ from gongzhi.core.access import reach
 from gongzhi.core.context import current_origin
 from gongzhi.core.errors import NotFound
 from gongzhi.core.models import Progress
+from gongzhi.core.roles import Permission
 from gongzhi.core.views_support import domain_errors
 from gongzhi.places.models import Place, PlaceKind
 from gongzhi.places.selectors import access_place, place_queryset
 
-from .roles import Permission
 from .roster import (
     MAX_ROWS,
     PROGRESS_KIND,

@@ -9,11 +9,11 @@ from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from gongzhi.core.access import reach, require_authenticated
 from gongzhi.core.errors import NotFound
+from gongzhi.core.roles import Permission
 from gongzhi.core.tree import subtree_q
 from gongzhi.places.models import Place
 
 from .models import Account, PartyMembership, PartyOrganisation, Resident, ResidentTag, RoleAssignment
-from .roles import Permission
 
 
 @dataclass(frozen=True)

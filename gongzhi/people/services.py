@@ -24,6 +24,7 @@ from gongzhi.core.audit import audit_record, diff_fields
 from gongzhi.core.crypto import blind_index, decrypt_text, encrypt_text
 from gongzhi.core.errors import DomainError, Locked, NotFound, ValidationFailed
 from gongzhi.core.masking import mask_id_card, mask_phone
+from gongzhi.core.roles import ROLE_RANK, Permission, Role
 from gongzhi.places.models import Place, PlaceKind
 
 from .models import (
@@ -38,7 +39,6 @@ from .models import (
     ResidentTagCode,
     RoleAssignment,
 )
-from .roles import ROLE_RANK, Permission, Role
 
 # ---------------------------------------------------------------- login and lockout
 

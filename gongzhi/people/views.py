@@ -14,11 +14,11 @@ from django.views.i18n import set_language
 
 from gongzhi.core.access import roles_of
 from gongzhi.core.errors import DomainError
+from gongzhi.core.roles import STAFF_ROLES, Role
 from gongzhi.core.views_support import domain_errors, safe_next
 from gongzhi.places.models import Place
 from gongzhi.places.selectors import place_ancestors, place_counts_by_kind, place_roots_for
 
-from .roles import STAFF_ROLES, Role
 from .selectors import (
     account_households,
     account_organisations,

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from gongzhi.core.access import require_reach
 from gongzhi.core.admin_support import ScopedAdmin, ServiceCheckedForm
 from gongzhi.core.errors import ValidationFailed
-from gongzhi.people.roles import Permission
+from gongzhi.core.roles import Permission
 
 from .models import Place, PlaceChange
 from .services import place_create, place_move, place_rename, validate_parent

@@ -8,8 +8,8 @@ from django.db.models import Count, QuerySet
 
 from gongzhi.core.access import reach, require_authenticated
 from gongzhi.core.errors import NotFound
+from gongzhi.core.roles import Permission
 from gongzhi.core.tree import subtree_q
-from gongzhi.people.roles import Permission
 
 from .models import Place, PlaceKind
 

@@ -17,8 +17,8 @@ from django.utils.translation import gettext as _
 from gongzhi.core.access import require_reach
 from gongzhi.core.audit import audit_record
 from gongzhi.core.errors import NotFound, ValidationFailed
+from gongzhi.core.roles import Permission
 from gongzhi.core.tree import child_path, subtree_q
-from gongzhi.people.roles import Permission
 
 from .models import ALLOWED_PARENTS, MAX_GRID_LEVEL, Place, PlaceChange, PlaceKind
 

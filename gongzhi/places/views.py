@@ -15,10 +15,10 @@ from django.views.decorators.http import require_http_methods
 
 from gongzhi.core.access import reach
 from gongzhi.core.errors import ValidationFailed
+from gongzhi.core.roles import Permission
 from gongzhi.core.views_support import domain_errors
 from gongzhi.people.exports import XLSX_CONTENT_TYPE, export_filename, resident_export
 from gongzhi.people.models import ResidentTagCode
-from gongzhi.people.roles import Permission
 from gongzhi.people.selectors import (
     ResidentFilters,
     access_resident,

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from gongzhi.core.admin_support import ReadOnlyAdmin
 from gongzhi.core.errors import DomainError
-from gongzhi.people.roles import Permission
+from gongzhi.core.roles import Permission
 
 from .ledger import Figures, account_figures
 from .models import (

@@ -26,9 +26,9 @@ from openpyxl.utils import get_column_letter
 from gongzhi.core.access import require_reach
 from gongzhi.core.audit import audit_record
 from gongzhi.core.errors import ValidationFailed
+from gongzhi.core.roles import Permission
 from gongzhi.core.tree import subtree_q
 from gongzhi.people.models import Organisation, OrganisationKind, PartyMembership
-from gongzhi.people.roles import Permission
 from gongzhi.places.models import Place
 
 from .models import AccountKind, Claim, ClaimState, Entry, PointsAccount

@@ -26,7 +26,7 @@ from gongzhi.core.access import reach, require_authenticated, require_reach
 from gongzhi.core.audit import audit_record
 from gongzhi.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from gongzhi.core.masking import mask_name
-from gongzhi.people.roles import Permission
+from gongzhi.core.roles import Permission
 from gongzhi.places.models import Place, PlaceKind
 
 from .models import (

@@ -14,7 +14,7 @@ from django.db.models import Count, Q, QuerySet
 
 from gongzhi.core.access import grants, reach, require_authenticated
 from gongzhi.core.errors import NotFound
-from gongzhi.people.roles import Permission, Role
+from gongzhi.core.roles import Permission, Role
 
 from .models import AccountKind, Claim, ClaimState, Entry, PointItemVersion, PointsAccount
 

@@ -25,7 +25,7 @@ from gongzhi.core.audit import audit_entry, audit_record
 from gongzhi.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
 from gongzhi.core.jobs import run_key_for
 from gongzhi.core.models import AuditEntry
-from gongzhi.people.roles import Permission, Role
+from gongzhi.core.roles import Permission, Role
 from gongzhi.places.models import Place, PlaceKind
 
 from . import ledger

@@ -28,9 +28,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 from gongzhi.core.access import reach
 from gongzhi.core.errors import DomainError, NotFound, ValidationFailed
 from gongzhi.core.jobs import run_key_for
+from gongzhi.core.roles import Permission
 from gongzhi.core.tree import subtree_q
 from gongzhi.core.views_support import domain_errors, private_file_response
-from gongzhi.people.roles import Permission
 from gongzhi.places.models import Place, PlaceKind
 from gongzhi.places.selectors import household_address_labels
 

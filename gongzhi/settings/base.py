@@ -27,6 +27,7 @@ INSTALLED_APPS = [
     "gongzhi.points",
     "gongzhi.shop",
     "gongzhi.cases",
+    "gongzhi.demo",
 ]
 
 MIDDLEWARE = [

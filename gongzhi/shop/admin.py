@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from gongzhi.core.admin_support import ReadOnlyAdmin, ScopedAdmin
 from gongzhi.core.errors import DomainError
-from gongzhi.people.roles import Permission
+from gongzhi.core.roles import Permission
 
 from .models import AllianceMembership, ExchangeWindow, Offer, Redemption, ShopSettings, StockMovement
 from .services import alliance_end, alliance_join, offer_approve

@@ -18,7 +18,7 @@ from ninja import Field, Router, Schema, Status
 
 from gongzhi.core.errors import NotFound, ValidationFailed
 from gongzhi.core.masking import mask_name
-from gongzhi.people.roles import Permission
+from gongzhi.core.roles import Permission
 from gongzhi.points.models import PointsAccount
 
 from . import selectors, services

@@ -26,7 +26,7 @@ def settlement_export(*, actor: Any, month: date, merchant: Organisation | None 
     rows = settlement(actor, month, merchant=merchant)
     if not rows and merchant is None and not getattr(actor, "is_superuser", False):
         from gongzhi.core.access import reach
-        from gongzhi.people.roles import Permission
+        from gongzhi.core.roles import Permission
 
         from .services import clerk_merchant_ids
 

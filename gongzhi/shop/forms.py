@@ -10,8 +10,8 @@ from django.utils.translation import gettext_lazy as _
 
 from gongzhi.core.access import reach
 from gongzhi.core.errors import DomainError
+from gongzhi.core.roles import Permission
 from gongzhi.people.models import Organisation, OrganisationKind
-from gongzhi.people.roles import Permission
 from gongzhi.places.models import Place
 from gongzhi.points.models import HOLDER_KINDS, AccountKind
 

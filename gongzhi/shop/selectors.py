@@ -17,8 +17,8 @@ from django.utils import timezone
 
 from gongzhi.core.access import reach
 from gongzhi.core.errors import NotFound
+from gongzhi.core.roles import Permission
 from gongzhi.people.models import Organisation, OrganisationKind
-from gongzhi.people.roles import Permission
 from gongzhi.places.models import Place
 from gongzhi.points.models import PointsAccount
 

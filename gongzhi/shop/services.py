@@ -43,8 +43,8 @@ from django.utils.translation import gettext_lazy
 from gongzhi.core.access import reach, require_authenticated
 from gongzhi.core.audit import audit_record
 from gongzhi.core.errors import Conflict, DomainError, NotFound, ValidationFailed
+from gongzhi.core.roles import Permission
 from gongzhi.people.models import Organisation, OrganisationKind
-from gongzhi.people.roles import Permission
 from gongzhi.places.models import Place, PlaceKind
 from gongzhi.points.ledger import InsufficientPoints, account_for_resident, points_capture, points_hold, points_release
 from gongzhi.points.models import HOLDER_KINDS, PointsAccount
@@ -119,8 +119,8 @@ def clerk_merchant_ids(actor: Any) -> set[int]:
     cached = getattr(actor, "_gongzhi_clerk_of", None)
     if cached is not None:
         return cached
+    from gongzhi.core.roles import Role
     from gongzhi.people.models import RoleAssignment
-    from gongzhi.people.roles import Role
 
     today = timezone.localdate()
     ids = set(

@@ -20,8 +20,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 from gongzhi.core.access import reach
 from gongzhi.core.errors import DomainError, NotFound
 from gongzhi.core.masking import mask_name
+from gongzhi.core.roles import Permission
 from gongzhi.core.views_support import domain_errors, private_file_response
-from gongzhi.people.roles import Permission
 
 from . import selectors, services
 from .exports import XLSX_CONTENT_TYPE, settlement_export

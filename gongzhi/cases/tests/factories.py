@@ -9,8 +9,8 @@ from datetime import datetime
 from django.utils import timezone
 
 from gongzhi.cases.models import CaseCategory, CaseLevel, DeadlinePolicy, TimeUnit
+from gongzhi.core.roles import Role
 from gongzhi.people.models import Organisation, OrganisationKind
-from gongzhi.people.roles import Role
 from gongzhi.people.tests.factories import AccountFactory, ResidentFactory, account_with_role
 from gongzhi.places.tests.factories import make_tree
 

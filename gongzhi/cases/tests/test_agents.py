@@ -21,7 +21,7 @@ from gongzhi.cases.models import AgentService, AgentServiceStep
 from gongzhi.core.errors import Conflict, NotFound, ValidationFailed
 from gongzhi.core.figures import Period
 from gongzhi.core.models import AuditEntry
-from gongzhi.people.roles import Role
+from gongzhi.core.roles import Role
 from gongzhi.people.tests.factories import ResidentFactory, account_with_role
 
 

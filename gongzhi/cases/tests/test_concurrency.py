@@ -10,8 +10,8 @@ from django.db import connection, connections
 from gongzhi.cases import services
 from gongzhi.cases.models import Case, CaseEvent, CaseState
 from gongzhi.core.errors import DomainError
+from gongzhi.core.roles import Role
 from gongzhi.people.models import Account
-from gongzhi.people.roles import Role
 from gongzhi.people.tests.factories import account_with_role
 
 from .factories import make_world

@@ -18,7 +18,7 @@ from gongzhi.cases.models import (
 )
 from gongzhi.core.errors import NotFound, ValidationFailed
 from gongzhi.core.figures import Period, Rate
-from gongzhi.people.roles import Role
+from gongzhi.core.roles import Role
 from gongzhi.people.tests.factories import AccountFactory, ResidentFactory, account_with_role
 from gongzhi.places.tests.factories import superuser
 

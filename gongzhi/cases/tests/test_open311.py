@@ -13,7 +13,7 @@ from django.utils import timezone
 from gongzhi.cases import services
 from gongzhi.cases.models import Case, CaseChannel, CaseState, Open311Key
 from gongzhi.cases.open311 import REQUEST_FIELDS, issue_key, key_digest
-from gongzhi.people.roles import Role
+from gongzhi.core.roles import Role
 from gongzhi.people.tests.factories import account_with_role
 
 BASE = "/open311/v2"

@@ -13,8 +13,8 @@ from gongzhi.cases.performance import case_points_claim, grid_worker_performance
 from gongzhi.cases.services import case_accept, case_rate, case_resolve, case_submit
 from gongzhi.core.errors import Conflict, NotFound
 from gongzhi.core.figures import Period, Rate
+from gongzhi.core.roles import Role
 from gongzhi.people.models import RoleAssignment
-from gongzhi.people.roles import Role
 from gongzhi.people.tests.factories import AccountFactory, ResidentFactory, account_with_role
 from gongzhi.points.models import Claim
 

@@ -362,10 +362,16 @@ def test_refer_across_to_another_grid_and_to_a_department(world):
 def test_possible_duplicates_and_merge(world):
     first = submit(world)
     second = submit(world, actor=world["other_resident"], text="一单元门口路灯不亮")
-    found = possible_duplicates(world["grid_worker"], category=world["category"], place=second.place, exclude=second)
+    found = possible_duplicates(
+        world["grid_worker"], category=world["category"], place=second.place, exclude=second, now=MONDAY_9
+    )
     assert found == [first]
     # A resident sees only their own requests among the candidates.
-    assert possible_duplicates(world["other_resident"], category=world["category"], place=second.place) == [second]
+    mine = possible_duplicates(world["other_resident"], category=world["category"], place=second.place, now=MONDAY_9)
+    assert mine == [second]
+    # The window is counted back from ``now``: three weeks later neither is a candidate any more.
+    later = MONDAY_9 + timedelta(days=21)
+    assert possible_duplicates(world["grid_worker"], category=world["category"], place=second.place, now=later) == []
     services.case_merge(actor=world["grid_worker"], case=second, into=first, note="同一路灯")
     second.refresh_from_db()
     assert second.state == CaseState.DUPLICATE and second.duplicate_of == first

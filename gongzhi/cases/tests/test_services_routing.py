@@ -6,7 +6,7 @@ import pytest
 
 from gongzhi.cases.services import route_case
 from gongzhi.cases.tests.factories import make_category
-from gongzhi.people.roles import Role
+from gongzhi.core.roles import Role
 from gongzhi.people.tests.factories import account_with_role
 from gongzhi.places.models import PlaceKind
 from gongzhi.places.tests.factories import make_place

@@ -54,7 +54,7 @@ def nav_current(context, prefix: str, exact: bool = False, exclude: str = "") ->
 @register.filter
 def has_staff_role(roles) -> bool:
     """True when the roles (a set of role codes) include a back-office role."""
-    from gongzhi.people.roles import STAFF_ROLES
+    from gongzhi.core.roles import STAFF_ROLES
 
     return bool(set(roles or ()) & STAFF_ROLES)
 

@@ -9,9 +9,9 @@ from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
 
 from gongzhi.core.access import reach
+from gongzhi.core.roles import Permission, Role
 from gongzhi.core.tree import collapse_prefixes, path_upper_bound
 from gongzhi.people.models import RoleAssignment
-from gongzhi.people.roles import Permission, Role
 from gongzhi.people.tests.factories import AccountFactory, account_with_role
 
 pytestmark = pytest.mark.django_db

@@ -11,6 +11,7 @@ from django.db import transaction
 
 from gongzhi.core.access import roles_of
 from gongzhi.core.crypto import decrypt_text
+from gongzhi.core.roles import Role
 from gongzhi.core.tree import subtree_q
 from gongzhi.demo import load_demo
 from gongzhi.demo.district import DEMO_LOGINS, DEMO_PASSWORD
@@ -32,7 +33,6 @@ from gongzhi.people.models import (
     ResidentTag,
     RoleAssignment,
 )
-from gongzhi.people.roles import Role
 from gongzhi.people.services import id_card_is_valid
 from gongzhi.places.models import ALLOWED_PARENTS, Place, PlaceKind
 

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from gongzhi.core.models import AuditEntry
-from gongzhi.people.roles import Role
+from gongzhi.core.roles import Role
 from gongzhi.people.tests.factories import PASSWORD, account_with_role
 
 pytestmark = pytest.mark.django_db

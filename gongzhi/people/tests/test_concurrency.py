@@ -9,8 +9,8 @@ from django.conf import settings
 from django.db import connection, connections
 
 from gongzhi.core.errors import DomainError
+from gongzhi.core.roles import Role
 from gongzhi.people.models import Account, RoleAssignment
-from gongzhi.people.roles import Role
 from gongzhi.people.services import login_attempt, role_assign
 from gongzhi.people.tests.factories import AccountFactory
 from gongzhi.places.tests.factories import make_tree, superuser

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from gongzhi.core.errors import NotFound, ValidationFailed
+from gongzhi.core.roles import Role
 from gongzhi.people.models import PartyMembership, PartyOrganisation, PartyOrganisationKind
-from gongzhi.people.roles import Role
 from gongzhi.people.selectors import party_counts
 from gongzhi.people.services import party_membership_set, party_organisation_create
 from gongzhi.people.tests.factories import account_with_role

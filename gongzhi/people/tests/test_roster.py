@@ -10,9 +10,9 @@ from openpyxl import load_workbook
 
 from gongzhi.core.errors import NotFound
 from gongzhi.core.models import AuditEntry
+from gongzhi.core.roles import Role
 from gongzhi.people import roster
 from gongzhi.people.models import Resident, ResidentTag
-from gongzhi.people.roles import Role
 from gongzhi.people.roster import RosterFileRefused, roster_import, roster_template_workbook
 from gongzhi.people.tests.factories import ResidentFactory, account_with_role
 from gongzhi.people.tests.roster_data import generated_rows, id_number, roster_bytes, roster_file

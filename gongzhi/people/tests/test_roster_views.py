@@ -10,8 +10,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from openpyxl import load_workbook
 
 from gongzhi.core.models import AuditEntry, Progress
+from gongzhi.core.roles import Role
 from gongzhi.people.models import Resident
-from gongzhi.people.roles import Role
 from gongzhi.people.tests.factories import PASSWORD, account_with_role
 from gongzhi.people.tests.roster_data import id_number, roster_bytes
 from gongzhi.places.models import Place

@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from gongzhi.core.errors import Locked, NotFound, ValidationFailed
 from gongzhi.core.models import AuditEntry
+from gongzhi.core.roles import Role
 from gongzhi.people.models import Account, ApiToken, Resident, RoleAssignment
-from gongzhi.people.roles import Role
 from gongzhi.people.services import (
     InvalidCredentials,
     ResidentInput,
@@ -138,7 +138,7 @@ def test_resident_role_is_held_on_a_household(tree):
 
 def test_ended_role_stops_reaching(tree):
     from gongzhi.core.access import reach
-    from gongzhi.people.roles import Permission
+    from gongzhi.core.roles import Permission
 
     worker = account_with_role(Role.GRID_WORKER, tree["grid_a1"])
     assignment = RoleAssignment.objects.get(account=worker)

@@ -8,10 +8,10 @@ import polib
 import pytest
 from django.utils import timezone
 
-from gongzhi.core.i18n import LOCALE_DIR
+from gongzhi.core.i18n import LOCALE_DIR, catalogue_paths
 from gongzhi.core.models import AuditEntry
+from gongzhi.core.roles import Role
 from gongzhi.people.models import Account, Organisation
-from gongzhi.people.roles import Role
 from gongzhi.people.tests.factories import PASSWORD, AccountFactory, ResidentFactory, account_with_role
 
 pytestmark = pytest.mark.django_db
@@ -244,12 +244,17 @@ def test_djangos_set_language_view_is_there_too(client):
 
 
 def test_every_message_has_a_chinese_translation():
-    catalogue = polib.pofile(str(LOCALE_DIR / "zh_Hans" / "LC_MESSAGES" / "django.po"))
-    assert not catalogue.metadata_is_fuzzy
-    untranslated = [entry.msgid for entry in catalogue if not entry.translated()]
-    fuzzy = [entry.msgid for entry in catalogue if "fuzzy" in entry.flags]
-    assert untranslated == [] and fuzzy == []
-    assert len(catalogue) > 100
+    paths = catalogue_paths()
+    assert LOCALE_DIR / "zh_Hans" / "LC_MESSAGES" / "django.po" in paths
+    total = 0
+    for path in paths:
+        catalogue = polib.pofile(str(path))
+        assert not catalogue.metadata_is_fuzzy, path
+        untranslated = [entry.msgid for entry in catalogue if not entry.translated()]
+        fuzzy = [entry.msgid for entry in catalogue if "fuzzy" in entry.flags]
+        assert (path, untranslated, fuzzy) == (path, [], [])
+        total += len(catalogue)
+    assert total > 100
 
 
 # ---------------------------------------------------------------- error pages

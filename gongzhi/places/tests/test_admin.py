@@ -6,8 +6,8 @@ import pytest
 from django.contrib.auth.models import Permission
 
 from gongzhi.core.models import AuditEntry
+from gongzhi.core.roles import Role
 from gongzhi.people.models import RoleAssignment
-from gongzhi.people.roles import Role
 from gongzhi.people.tests.factories import AccountFactory, account_with_role
 from gongzhi.places.models import Place, PlaceChange
 

@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 
 from gongzhi.core.errors import NotFound
-from gongzhi.people.roles import Role
+from gongzhi.core.roles import Role
 from gongzhi.people.tests.factories import account_with_role
 from gongzhi.places.models import Place, PlaceKind
 from gongzhi.places.selectors import access_place, place_counts_by_kind, place_roots_for, place_subtree

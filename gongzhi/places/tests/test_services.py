@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 
 from gongzhi.core.errors import NotFound, ValidationFailed
 from gongzhi.core.models import AuditEntry
-from gongzhi.people.roles import Role
+from gongzhi.core.roles import Role
 from gongzhi.people.tests.factories import account_with_role
 from gongzhi.places.models import Place, PlaceChange, PlaceKind
 from gongzhi.places.selectors import place_subtree

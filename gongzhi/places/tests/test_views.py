@@ -8,8 +8,8 @@ import pytest
 from openpyxl import load_workbook
 
 from gongzhi.core.models import AuditEntry
+from gongzhi.core.roles import Role
 from gongzhi.people.models import PartyMembership, PartyOrganisation, ResidentTag
-from gongzhi.people.roles import Role
 from gongzhi.people.tests.factories import AccountFactory, ResidentFactory, account_with_role
 
 pytestmark = pytest.mark.django_db

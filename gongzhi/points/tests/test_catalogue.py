@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from gongzhi.core.errors import DomainError
-from gongzhi.people.roles import Role
+from gongzhi.core.roles import Role
 from gongzhi.people.tests.factories import account_with_role
 from gongzhi.points.models import AccountKind, PointItemVersion
 from gongzhi.points.selectors import catalogue_adjustments

@@ -11,7 +11,7 @@ from django.utils import timezone
 from gongzhi.core.errors import DomainError
 from gongzhi.core.jobs import run_job, run_key_for
 from gongzhi.core.models import AuditEntry
-from gongzhi.people.roles import Role
+from gongzhi.core.roles import Role
 from gongzhi.people.tests.factories import account_with_role
 from gongzhi.points.ledger import InsufficientPoints, account_figures, ledger_check, points_hold, system_account
 from gongzhi.points.models import (

@@ -12,8 +12,8 @@ from openpyxl import load_workbook
 
 from gongzhi.core.errors import DomainError
 from gongzhi.core.models import AuditEntry
+from gongzhi.core.roles import Role
 from gongzhi.people.models import Organisation
-from gongzhi.people.roles import Role
 from gongzhi.people.services import party_membership_set, party_organisation_create
 from gongzhi.people.tests.factories import account_with_role
 from gongzhi.places.tests.factories import superuser

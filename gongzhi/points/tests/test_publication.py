@@ -10,7 +10,7 @@ from django.utils import timezone
 from gongzhi.core.errors import DomainError
 from gongzhi.core.jobs import run_job
 from gongzhi.core.models import AuditEntry, JobRun
-from gongzhi.people.roles import Role
+from gongzhi.core.roles import Role
 from gongzhi.people.tests.factories import account_with_role
 from gongzhi.points.jobs import publish_month
 from gongzhi.points.ledger import ledger_check

@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from openpyxl import load_workbook
 
-from gongzhi.people.roles import Role
+from gongzhi.core.roles import Role
 from gongzhi.people.tests.factories import ResidentFactory, account_with_role
 from gongzhi.points.ledger import ledger_check
 from gongzhi.points.models import (

@@ -7,8 +7,8 @@ from datetime import date, timedelta
 
 from django.utils import timezone
 
+from gongzhi.core.roles import Role
 from gongzhi.people.models import Organisation, OrganisationKind
-from gongzhi.people.roles import Role
 from gongzhi.people.tests.factories import account_with_role
 from gongzhi.places.tests.factories import superuser
 from gongzhi.points.ledger import Leg, account_figures, post_transfer, system_account

@@ -74,7 +74,7 @@ def test_cancel_and_card(shop, offer, buyer, api_client_for):
 
 
 def test_staff_create_submit_approve_offer_and_window(shop, api_client_for):
-    from gongzhi.people.roles import Role
+    from gongzhi.core.roles import Role
     from gongzhi.people.tests.factories import account_with_role
 
     secretary = api_client_for(account_with_role(Role.COMMUNITY_SECRETARY, shop["community"]))

@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from openpyxl import load_workbook
 
 from gongzhi.core.models import AuditEntry
-from gongzhi.people.roles import Role
+from gongzhi.core.roles import Role
 from gongzhi.people.tests.factories import PASSWORD, account_with_role
 from gongzhi.shop.models import AllianceMembership, Offer, Redemption
 from gongzhi.shop.services import redemption_place
