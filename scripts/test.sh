@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole check, as `make test` runs it:
 #   1. ruff, and models agreeing with their migrations;
-#   2. the test suite on SQLite (always);
+#   2. the test suite on SQLite (always), and again with the clock moved ahead when GONGZHI_TEST_AHEAD_DAYS is set;
 #   3. the same suite on PostgreSQL when GONGZHI_TEST_POSTGRES_URL points at a server
 #      (.ci/run sets postgres://postgres@127.0.0.1:5432/test); otherwise a clear "skipped" line.
 # Redis-backed tests run when GONGZHI_TEST_REDIS_URL is set; browser tests when /usr/bin/chromium exists.
@@ -18,6 +18,14 @@ GONGZHI_VAR_DIR="$(mktemp -d)" "$VENV/bin/python" manage.py makemigrations --che
 
 echo "== tests on SQLite"
 GONGZHI_DATABASE_URL="sqlite:///:memory:" "$VENV/bin/pytest" "$@"
+
+# The time-bomb guard: the same suite with the wall clock moved ahead (`.ci/run` sets 400 days), so a test that
+# reads the real clock instead of taking `now` fails here today rather than in some later month.
+if [ -n "${GONGZHI_TEST_AHEAD_DAYS:-}" ]; then
+  echo "== tests on SQLite with the clock ${GONGZHI_TEST_AHEAD_DAYS} days ahead"
+  GONGZHI_TEST_CLOCK_OFFSET_DAYS="$GONGZHI_TEST_AHEAD_DAYS" GONGZHI_DATABASE_URL="sqlite:///:memory:" \
+    "$VENV/bin/pytest" "$@"
+fi
 
 if [ -n "${GONGZHI_TEST_POSTGRES_URL:-}" ]; then
   if "$VENV/bin/python" - "$GONGZHI_TEST_POSTGRES_URL" <<'PY'

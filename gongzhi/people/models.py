@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
@@ -244,6 +246,23 @@ class PartyMembership(models.Model):
         return f"{self.resident_id} @ {self.organisation_id}"
 
 
+class RoleAssignmentQuerySet(models.QuerySet):
+    def current(self, *, on: datetime.date, active_accounts: bool = True) -> RoleAssignmentQuerySet:
+        """Assignments in force on the day ``on``: started on or before it, not ended before it.
+
+        With ``active_accounts`` (the default) an assignment of a deactivated account does not count: a person
+        who left holds no role even if nobody ended it. This is the one definition of "holds this role today".
+        """
+        queryset = self.filter(starts_on__lte=on).filter(Q(ends_on__isnull=True) | Q(ends_on__gte=on))
+        if active_accounts:
+            queryset = queryset.filter(account__is_active=True)
+        return queryset
+
+    def current_or_future(self, *, on: datetime.date) -> RoleAssignmentQuerySet:
+        """Assignments not ended before ``on`` (including those that start later), for showing a person's roles."""
+        return self.filter(Q(ends_on__isnull=True) | Q(ends_on__gte=on))
+
+
 class RoleAssignment(models.Model):
     """A role held by an account on a place (and, for clerks and representatives, for an organisation)."""
 
@@ -264,6 +283,8 @@ class RoleAssignment(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+
+    objects = RoleAssignmentQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("role")
