@@ -45,6 +45,30 @@ def clock_offset():
 
 
 @pytest.fixture
+def inline_jobs(monkeypatch):
+    """Run background tasks at once, in the caller's thread (and database transaction); returns the calls."""
+    from importlib import import_module
+
+    calls = []
+
+    def enqueue(task, **kwargs):
+        calls.append((task, kwargs))
+        module_name, _, name = task.rpartition(".")
+        getattr(import_module(module_name), name)(**kwargs)
+
+    monkeypatch.setattr("gongzhi.core.jobs.enqueue", enqueue)
+    return calls
+
+
+@pytest.fixture
+def held_jobs(monkeypatch):
+    """Accept background tasks but never run them (an import stays waiting); returns the calls."""
+    calls = []
+    monkeypatch.setattr("gongzhi.core.jobs.enqueue", lambda task, **kwargs: calls.append((task, kwargs)))
+    return calls
+
+
+@pytest.fixture
 def tree(db):
     return make_tree()
 

@@ -6,6 +6,7 @@ Errors: HTTP status + {"code": "...", "message": "...", "fields": {...}}, messag
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from django.http import Http404
 from django.utils.translation import gettext as _
@@ -14,7 +15,7 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import HttpBearer, SessionAuth
 
-from gongzhi.core.errors import DomainError
+from gongzhi.core.errors import CoreError, DomainError
 from gongzhi.people.services import api_token_authenticate
 
 logger = logging.getLogger(__name__)
@@ -36,7 +37,8 @@ api = NinjaAPI(
     title="gongzhi API",
     version="1",
     description="Community governance platform (共治). Authenticate with POST /api/v1/auth/token, then send "
-    "`Authorization: Bearer <token>`.",
+    "`Authorization: Bearer <token>`. Every refusal answers `{code, message, fields}` with its HTTP status; the codes "
+    "are listed in docs/errors.md.",
     urls_namespace="api",
     auth=[BearerTokenAuth(), ActiveSessionAuth()],
     docs_url="/docs",
@@ -44,8 +46,11 @@ api = NinjaAPI(
 )
 
 
-def error_response(request, status: int, code: str, message: str, fields: dict | None = None):
-    return api.create_response(request, {"code": code, "message": message, "fields": fields or {}}, status=status)
+def error_response(request, error: CoreError, message: Any = None, fields: dict | None = None, status: int = 0):
+    """The error shape for one of the catalogue's codes (status from its kind unless given)."""
+    text = str(message if message is not None else error.message)
+    body = {"code": error.code, "message": text, "fields": fields or {}}
+    return api.create_response(request, body, status=status or error.status)
 
 
 @api.exception_handler(DomainError)
@@ -60,7 +65,7 @@ def on_validation_error(request, exc: NinjaValidationError):
         location = [str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path", "payload")]
         name = ".".join(location) or "request"
         fields.setdefault(name, []).append(_validation_message(error))
-    return error_response(request, 422, "validation_failed", _("Some fields are not valid."), fields)
+    return error_response(request, CoreError.VALIDATION_FAILED, _("Some fields are not valid."), fields)
 
 
 def _validation_message(error: dict) -> str:
@@ -86,26 +91,26 @@ def _validation_message(error: dict) -> str:
 
 @api.exception_handler(AuthenticationError)
 def on_authentication_error(request, exc):
-    return error_response(request, 401, "not_authenticated", _("Please log in first."))
+    return error_response(request, CoreError.NOT_AUTHENTICATED)
 
 
 @api.exception_handler(Http404)
 def on_not_found(request, exc):
-    return error_response(request, 404, "not_found", _("Not found."))
+    return error_response(request, CoreError.NOT_FOUND)
 
 
 @api.exception_handler(HttpError)
 def on_http_error(request, exc: HttpError):
     if exc.status_code == 400:
         # ninja raises this for a body it cannot parse (broken JSON, a form post to a JSON endpoint).
-        return error_response(request, 400, "malformed_request", _("The request body could not be read. Send JSON."))
-    return error_response(request, exc.status_code, "http_error", str(exc))
+        return error_response(request, CoreError.MALFORMED_REQUEST)
+    return error_response(request, CoreError.HTTP_ERROR, str(exc), status=exc.status_code)
 
 
 @api.exception_handler(Exception)
 def on_unexpected(request, exc: Exception):
     logger.exception("Unexpected API error", exc_info=exc)
-    return error_response(request, 500, "server_error", _("Something went wrong on our side. Please try again."))
+    return error_response(request, CoreError.SERVER_ERROR)
 
 
 def _register_routers() -> None:
@@ -122,6 +127,10 @@ def _register_routers() -> None:
     api.add_router("/points", points_router)
     api.add_router("/shop", shop_router)
     api.add_router("/cases", cases_router)
+
+    from gongzhi.core.error_catalogue import api_description_section
+
+    api.description = f"{api.description}\n\n{api_description_section()}"
 
 
 _register_routers()

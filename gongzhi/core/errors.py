@@ -5,6 +5,7 @@ Services raise these; the API and pages turn them into responses in the user's l
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
@@ -72,3 +73,56 @@ class Locked(DomainError):
     status = 423
     code = "locked"
     default_message = _("This account is locked for a while after repeated failed logins.")
+
+
+class ServerFault(DomainError):
+    """Never raised by a service: the shape the API answers with when something unexpected broke (logged)."""
+
+    status = 500
+    code = "server_error"
+    default_message = _("Something went wrong on our side. Please try again.")
+
+
+class ErrorCode(Enum):
+    """Base of each app's error catalogue (``gongzhi/<app>/errors.py``): one member per code the app can answer.
+
+    A member's value is ``(code, kind, message)``: the stable code clients see, the ``DomainError`` class that gives
+    its HTTP status, and the general message. Calling the member makes the error to raise, optionally with a more
+    specific message or the fields at fault::
+
+        class CasesError(ErrorCode):
+            INVALID_TRANSITION = ("invalid_transition", Conflict, _("This cannot be done in the current state."))
+
+        raise CasesError.INVALID_TRANSITION()
+        raise CasesError.INVALID_TRANSITION(_("This step is already done."), fields={"step": ...})
+
+    docs/errors.md is generated from the catalogues (``gongzhi errors_doc``) and a test keeps it current.
+    """
+
+    def __init__(self, code: str, kind: type[DomainError], message: Any) -> None:
+        self.code = code
+        self.kind = kind
+        self.message = message
+
+    def __call__(self, message: Any = None, *, fields: dict | None = None) -> DomainError:
+        return self.kind(message if message is not None else self.message, code=self.code, fields=fields)
+
+    @property
+    def status(self) -> int:
+        return self.kind.status
+
+
+class CoreError(ErrorCode):
+    """Codes any part of the platform may answer: the kinds' own codes, and the API's and pages' own refusals."""
+
+    INVALID = ("invalid", DomainError, DomainError.default_message)
+    VALIDATION_FAILED = ("validation_failed", ValidationFailed, ValidationFailed.default_message)
+    NOT_FOUND = ("not_found", NotFound, NotFound.default_message)
+    PERMISSION_DENIED = ("permission_denied", PermissionDenied, PermissionDenied.default_message)
+    NOT_AUTHENTICATED = ("not_authenticated", NotAuthenticated, NotAuthenticated.default_message)
+    CONFLICT = ("conflict", Conflict, Conflict.default_message)
+    LOCKED = ("locked", Locked, Locked.default_message)
+    UPLOAD_REFUSED = ("upload_refused", ValidationFailed, _("This file cannot be accepted."))
+    MALFORMED_REQUEST = ("malformed_request", DomainError, _("The request body could not be read. Send JSON."))
+    HTTP_ERROR = ("http_error", DomainError, _("The request could not be carried out."))
+    SERVER_ERROR = ("server_error", ServerFault, ServerFault.default_message)

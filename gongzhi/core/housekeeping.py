@@ -56,9 +56,9 @@ def progress_abandon_stalled(*, now: datetime, stalled_after: timedelta = STALLE
     oldest = cutoff.timestamp()
     directory = uploads_directory()
     if directory.is_dir():
-        for path in directory.rglob("*.xlsx"):
+        for path in directory.rglob("*"):
             try:
-                if path.stat().st_mtime < oldest:
+                if path.is_file() and path.stat().st_mtime < oldest:
                     os.remove(path)
                     removed += 1
             except OSError:  # gone already (the task finished meanwhile)
