@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole check, as `make test` runs it:
-#   1. ruff, and models agreeing with their migrations;
+#   1. ruff, mypy over core and every app's services and selectors, docs/errors.md current, and models agreeing
+#      with their migrations;
 #   2. the test suite on SQLite (always), and again with the clock moved ahead when GONGZHI_TEST_AHEAD_DAYS is set;
 #   3. the same suite on PostgreSQL when GONGZHI_TEST_POSTGRES_URL points at a server
 #      (.ci/run sets postgres://postgres@127.0.0.1:5432/test); otherwise a clear "skipped" line.
@@ -13,6 +14,10 @@ export PYTHONDONTWRITEBYTECODE=1
 
 echo "== ruff"
 "$VENV/bin/ruff" check .
+echo "== mypy (core, services, selectors)"
+GONGZHI_VAR_DIR="$(mktemp -d)" "$VENV/bin/mypy"
+echo "== error catalogue documented"
+GONGZHI_VAR_DIR="$(mktemp -d)" "$VENV/bin/python" manage.py errors_doc --check
 echo "== migrations match models"
 GONGZHI_VAR_DIR="$(mktemp -d)" "$VENV/bin/python" manage.py makemigrations --check --dry-run >/dev/null
 

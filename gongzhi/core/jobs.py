@@ -253,7 +253,8 @@ def period_bounds(every: str, run_key: str) -> tuple[datetime, datetime]:
         start_day = date(numbers[0], numbers[1], numbers[2])
         if every == "day":
             return _midnight(start_day), _midnight(start_day + timedelta(days=1))
-        start = timezone.make_aware(datetime.combine(start_day, time(*numbers[3:])))
+        minute = numbers[4] if len(numbers) > 4 else 0
+        start = timezone.make_aware(datetime.combine(start_day, time(numbers[3], minute)))
         return start, start + (timedelta(hours=1) if every == "hour" else timedelta(minutes=1))
     except ValueError as exc:
         raise JobError(f"{run_key!r} is not a real period: {exc}") from None

@@ -6,6 +6,8 @@ so the same rule gives them exactly their own household's records.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -99,7 +101,7 @@ _CASE_MANAGERS = {
     P.DISPUTE_MEDIATE,
     P.AGENT_SERVICE,
 }
-_CASE_PERMISSIONS: dict[str, set[str]] = {
+_CASE_PERMISSIONS: dict[str, Collection[str]] = {
     Role.DISTRICT_ADMIN: _CASE_MANAGERS,
     Role.STREET_ADMIN: _CASE_MANAGERS,
     Role.COMMUNITY_SECRETARY: _CASE_MANAGERS,
@@ -126,7 +128,7 @@ for _role, _extra in _CASE_PERMISSIONS.items():
 # (gongzhi/points). The review committee certifies and publishes; residents raise objections from their household.
 # Objections are decided where claims are reviewed (upholding one reverses a claim, which needs points.claim_review).
 _POINTS_COMMITTEE = {P.PUBLICATION_MANAGE, P.OBJECTION_DECIDE, P.SELECTION_MANAGE}
-_POINTS_PUBLICATION_PERMISSIONS: dict[str, set[str]] = {
+_POINTS_PUBLICATION_PERMISSIONS: dict[str, Collection[str]] = {
     Role.DISTRICT_ADMIN: {P.PUBLICATION_MANAGE, P.SELECTION_MANAGE, P.EVALUATION_EXPORT},
     Role.STREET_ADMIN: {P.PUBLICATION_MANAGE, P.SELECTION_MANAGE, P.EVALUATION_EXPORT},
     Role.COMMUNITY_SECRETARY: _POINTS_COMMITTEE | {P.EVALUATION_EXPORT},
@@ -140,7 +142,7 @@ for _role, _extra in _POINTS_PUBLICATION_PERMISSIONS.items():
 # Red points: accounts, claims, review, adjustments and the catalogue (gongzhi/points). The review committee and the
 # community secretary review; community workers record claims on residents' behalf; adjustments need two people
 # holding points.adjust (the second approves).
-_POINTS_LEDGER_PERMISSIONS: dict[str, set[str]] = {
+_POINTS_LEDGER_PERMISSIONS: dict[str, Collection[str]] = {
     Role.DISTRICT_ADMIN: {P.POINTS_VIEW, P.POINTS_ADJUST, P.CATALOGUE_MANAGE},
     Role.STREET_ADMIN: {P.POINTS_VIEW, P.POINTS_ADJUST, P.CATALOGUE_MANAGE},
     Role.COMMUNITY_SECRETARY: {
@@ -159,7 +161,7 @@ for _role, _extra in _POINTS_LEDGER_PERMISSIONS.items():
 
 # Points shop and merchant alliance (gongzhi/shop). Merchant clerks need no permission here: they act only for
 # the merchant named on their role (RoleAssignment.organisation), which the shop app checks itself.
-_SHOP_PERMISSIONS: dict[str, set[str]] = {
+_SHOP_PERMISSIONS: dict[str, Collection[str]] = {
     Role.DISTRICT_ADMIN: {P.SHOP_MANAGE, P.OFFER_APPROVE, P.SETTLEMENT_VIEW},
     Role.STREET_ADMIN: {P.SHOP_MANAGE, P.OFFER_APPROVE, P.SETTLEMENT_VIEW},
     Role.COMMUNITY_SECRETARY: {P.SHOP_MANAGE, P.OFFER_APPROVE, P.REDEMPTION_VERIFY, P.SETTLEMENT_VIEW},
