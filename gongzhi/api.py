@@ -115,7 +115,7 @@ def on_unexpected(request, exc: Exception):
 
 def _register_routers() -> None:
     from gongzhi.cases.api import router as cases_router
-    from gongzhi.people.api import auth_router, me_router, residents_router
+    from gongzhi.people.api import auth_router, me_router, party_router, residents_router
     from gongzhi.places.api import router as places_router
     from gongzhi.points.api import router as points_router
     from gongzhi.shop.api import router as shop_router
@@ -124,6 +124,7 @@ def _register_routers() -> None:
     api.add_router("/me", me_router)
     api.add_router("/places", places_router)
     api.add_router("/residents", residents_router)
+    api.add_router("/party", party_router)
     api.add_router("/points", points_router)
     api.add_router("/shop", shop_router)
     api.add_router("/cases", cases_router)

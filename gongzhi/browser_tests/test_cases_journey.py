@@ -10,13 +10,14 @@ from playwright.sync_api import expect
 
 from gongzhi.cases.models import Case, CaseLevel, CaseState
 from gongzhi.cases.tests.factories import make_world
+from gongzhi.core.testing import image_upload
 
 from .conftest import DESKTOP, PHONE
 from .test_journeys import log_in
 
 pytestmark = pytest.mark.browser
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+PNG = image_upload("lamp.png", image_format="PNG").read()  # a real picture: uploads are decoded
 
 
 @pytest.fixture
@@ -96,3 +97,74 @@ def test_resident_raises_grid_escalates_community_resolves_resident_rates(new_pa
     case.refresh_from_db()
     assert case.state == CaseState.CLOSED and case.satisfaction == "satisfied"
     assert case.resolved_level == CaseLevel.COMMUNITY
+
+
+def test_form_keeps_the_photo_queue_finds_full_numbers_merge_is_confirmed_and_undone_visit_finds_a_household(
+    new_page, world, screenshot_dir
+):
+    # The resident, on a phone, forgets the category and the words: both errors at once, the photo is kept.
+    resident = new_page(viewport=PHONE)
+    log_in(resident, "resident_a1")
+    resident.goto("/cases/new/")
+    resident.set_input_files("#id_photos", files=[{"name": "lamp.png", "mimeType": "image/png", "buffer": PNG}])
+    resident.get_by_test_id("case-submit").click()
+    expect(resident.locator("#err-category")).to_be_visible()
+    expect(resident.locator("#err-text")).to_be_visible()
+    expect(resident.get_by_test_id("held-photos")).to_contain_text("lamp.png")
+    resident.get_by_test_id("category").filter(has_text="路灯").click()
+    resident.fill("#id_text", "一单元门口路灯不亮")
+    resident.get_by_test_id("case-submit").click()  # no file chosen again: the kept photo goes with it
+    expect(resident.get_by_test_id("case-state")).to_have_attribute("data-state", "submitted")
+    expect(resident.get_by_test_id("case-photos").locator("img")).to_have_count(1)
+    first = Case.objects.get()
+    # The same matter again, raised a second time.
+    resident.goto("/cases/new/")
+    resident.get_by_test_id("category").filter(has_text="路灯").click()
+    resident.fill("#id_text", "门口的路灯还是不亮")
+    resident.get_by_test_id("case-submit").click()
+    expect(resident.get_by_test_id("case-state")).to_have_attribute("data-state", "submitted")
+    second = Case.objects.exclude(pk=first.pk).get()
+
+    # The grid worker: building · entrance · room in the queue, the full number from the notice finds the request.
+    worker = new_page(viewport=PHONE)
+    log_in(worker, "grid_a1")
+    worker.goto("/cases/queue/")
+    expect(worker.get_by_test_id("queue-where").first).to_contain_text("1号楼 · 1单元 · 101")
+    expect(worker.get_by_test_id("queue-row")).to_have_count(2)
+    worker.fill("#id_q", first.number)
+    expect(worker.get_by_test_id("queue-row")).to_have_count(1)
+    expect(worker.get_by_test_id("queue-row")).to_contain_text("一单元门口路灯不亮")
+
+    # The second request: the trail masks the resident's name as the header does.
+    worker.goto(f"/cases/{second.pk}/")
+    expect(worker.get_by_test_id("trail")).to_contain_text("张*")
+    expect(worker.get_by_test_id("trail")).not_to_contain_text("张三")
+    # Merging asks first; then it can be undone.
+    worker.get_by_test_id("duplicates").get_by_test_id("merge-into").click()
+    expect(worker.get_by_test_id("merge-into-case")).to_contain_text(first.number)
+    second.refresh_from_db()
+    assert second.state == CaseState.SUBMITTED  # nothing merged at one tap
+    worker.get_by_test_id("merge-confirm").click()
+    expect(worker.get_by_test_id("case-state")).to_have_attribute("data-state", "duplicate")
+    worker.get_by_test_id("unmerge").click()
+    expect(worker.get_by_test_id("case-state")).to_have_attribute("data-state", "submitted")
+    expect(worker.get_by_test_id("unmerge")).to_have_count(0)
+    second.refresh_from_db()
+    assert second.state == CaseState.SUBMITTED and second.duplicate_of_id is None
+
+    # Logging a visit: the household is found by typing its room, served by the app itself as one types.
+    worker.goto("/cases/visit/")
+    worker.get_by_test_id("household-search").fill("102")
+    choices = worker.get_by_test_id("household-choice")
+    expect(choices).to_have_count(1)
+    expect(choices).to_contain_text("1号楼 · 1单元 · 102")
+    choices.click()
+    worker.fill("#id_findings", "家中一切正常")
+    worker.get_by_test_id("visit-submit").click()
+    expect(worker.locator(".messages, [role=status], .alert").first).to_be_visible()
+    from gongzhi.cases.models import HouseholdVisit
+
+    assert HouseholdVisit.objects.get().household == world["household_a1b"]
+    if screenshot_dir is not None:
+        screenshot_dir.mkdir(parents=True, exist_ok=True)
+        worker.screenshot(path=str(screenshot_dir / "case-visit-search-phone.png"), full_page=True)

@@ -11,9 +11,14 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from gongzhi.core.roles import Role
+from gongzhi.people.models import Organisation
+from gongzhi.people.tests.factories import account_with_role
+from gongzhi.points.ledger import account_for_organisation
 from gongzhi.points.models import Claim, ClaimState, PointsAccount
 from gongzhi.points.publication import publication_publish
-from gongzhi.points.tests.factories import make_item, resident_with_login, reviewer
+from gongzhi.points.services import adjustment_propose, claim_approve, claim_submit
+from gongzhi.points.tests.factories import make_item, resident_with_login, reviewer, secretary, worker
 
 from .conftest import DESKTOP, PHONE
 from .test_journeys import log_in
@@ -22,7 +27,7 @@ pytestmark = pytest.mark.browser
 
 PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
+    "1f15c4890000000d49444154789c6338a1a1f11f0004ec0218d2b6a8a20000000049454e44ae426082"
 )
 
 
@@ -100,3 +105,76 @@ def test_resident_claims_reviewer_approves_public_list_shows_masked_name(new_pag
         public.emulate_media(media="print")
         public.screenshot(path=str(screenshot_dir / "points-publication-print.png"), full_page=True)
     assert PointsAccount.objects.get(pk=account.pk).earned_total == 5
+
+
+def test_reviewer_finds_a_claim_by_name_and_decides_it_on_its_page_street_admin_told_of_an_adjustment(
+    new_page, tree, screenshot_dir
+):
+    community = tree["community_a"]
+    item = make_item(tree["district"], value=5, name="楼道环境整治")
+    day = timezone.localdate() - timedelta(days=1)
+    accounts = {}
+    for name in ("欧阳修", "李清照", "王安石"):
+        login, accounts[name] = resident_with_login(tree["household_a1"], name=name)
+        claim_submit(actor=login, account=accounts[name], item=item, service_date=day)
+    reviewer(community, username="reviewer_b")
+
+    # The reviewer's home: the points card leads to the queue; no button to a residents page they cannot open.
+    desk = new_page(viewport=DESKTOP)
+    log_in(desk, "reviewer_b")
+    card = desk.get_by_test_id("home-review")
+    expect(card).to_contain_text("3")
+    expect(desk.locator("main a[href$='/residents/']")).to_have_count(0)
+    card.get_by_role("link").click()
+
+    # The queue: weeks read as dates; find one person by name (htmx keeps the search in the address).
+    expect(desk.get_by_test_id("queue")).to_contain_text("周（")
+    expect(desk.get_by_test_id("queue")).not_to_contain_text("-W")
+    desk.get_by_test_id("queue-search").fill("李清照")
+    desk.get_by_test_id("queue-search").press("Enter")
+    expect(desk.get_by_test_id("queue-row")).to_have_count(1)
+    expect(desk).to_have_url(re.compile(r"q=%E6%9D%8E"))
+
+    # The claim's page: decide there, and land on the same search in the queue.
+    desk.get_by_test_id("claim-link").click()
+    expect(desk.get_by_test_id("back-link")).to_have_text("返回审核列表")
+    if screenshot_dir is not None:
+        screenshot_dir.mkdir(parents=True, exist_ok=True)
+        desk.screenshot(path=str(screenshot_dir / "points-claim-decide-desktop.png"), full_page=True)
+    desk.get_by_test_id("decide-form").get_by_test_id("approve").click()
+    expect(desk).to_have_url(re.compile(r"/points/review/\?.*q=%E6%9D%8E"))
+    expect(desk.get_by_test_id("empty-queue")).to_be_visible()
+    assert Claim.objects.get(account=accounts["李清照"]).state == ClaimState.APPROVED
+
+    # A habit: /points/record/ takes the reviewer (who does not record) to the queue, not to a 404.
+    desk.goto("/points/record/")
+    expect(desk).to_have_url(re.compile(r"/points/review/$"))
+    expect(desk.get_by_test_id("queue-row")).to_have_count(2)
+
+    # The public ranking: people masked, a resident organisation named in full.
+    school = account_for_organisation(Organisation.objects.create(kind="school", name="中心小学", place=community))
+    staff = worker(community)
+    claim_approve(
+        actor=reviewer(community),
+        claim=claim_submit(actor=staff, account=school, item=item, service_date=day),
+    )
+    public = new_page(viewport=PHONE)
+    public.goto(f"/points/public/rankings/{community.pk}/")
+    expect(public.locator("main")).to_contain_text("中心小学")
+    expect(public.locator("main")).to_contain_text("李**")
+    expect(public.locator("main")).not_to_contain_text("李清照")
+
+    # A street admin, the second person, is told on the home page that an adjustment waits, and approves it.
+    adjustment_propose(actor=secretary(community), account=accounts["王安石"], amount=3, reason="线下活动补录")
+    account_with_role(Role.STREET_ADMIN, tree["street"], username="street_b")
+    phone = new_page(viewport=PHONE)
+    log_in(phone, "street_b")
+    notice = phone.get_by_test_id("home-adjustments")
+    expect(notice).to_contain_text("1")
+    notice.get_by_role("link").click()
+    row = phone.get_by_test_id("waiting-row")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text("王安石")
+    row.get_by_test_id("adjustment-approve").click()
+    expect(phone.get_by_test_id("nothing-waiting")).to_be_visible()
+    assert PointsAccount.objects.get(pk=accounts["王安石"].pk).balance == 3

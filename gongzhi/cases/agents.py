@@ -15,18 +15,20 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Max, QuerySet
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from gongzhi.core.access import reach, require_authenticated
+from gongzhi.core.actors import Actor
 from gongzhi.core.audit import audit_record
-from gongzhi.core.errors import Conflict, NotFound, ValidationFailed
+from gongzhi.core.errors import NotFound, ValidationFailed
 from gongzhi.core.roles import Permission
 from gongzhi.people.models import Account, Resident
 
+from .errors import CasesError
+from .locks import lock_agent_service
 from .models import AgentService, AgentServiceKind, AgentServiceState, AgentServiceStep, Case
-from .services import REASON_MAX, TEXT_MAX, _text
+from .transitions import REASON_MAX, TEXT_MAX, clean_text, current_time
 
 LIVE_STATES = (AgentServiceState.RECEIVED, AgentServiceState.IN_PROGRESS)
 MAX_STEPS = 20
@@ -58,14 +60,10 @@ GENERIC_STEPS: tuple[str, ...] = (
 )
 
 
-def _now(now: datetime | None) -> datetime:
-    return now or timezone.now()
-
-
 # ---------------------------------------------------------------- reads
 
 
-def agent_service_queryset(actor: Any) -> QuerySet[AgentService]:
+def agent_service_queryset(actor: Actor) -> QuerySet[AgentService]:
     """Matters of residents whose household lies in the actor's ``agent_service.handle`` reach."""
     if actor is None or not getattr(actor, "is_authenticated", False) or not actor.is_active:
         return AgentService.objects.none()
@@ -75,7 +73,7 @@ def agent_service_queryset(actor: Any) -> QuerySet[AgentService]:
     return AgentService.objects.filter(handle.q("place__path"))
 
 
-def access_agent_service(actor: Any, service_id: Any) -> AgentService:
+def access_agent_service(actor: Actor, service_id: Any) -> AgentService:
     require_authenticated(actor)
     try:
         service_id = int(service_id)
@@ -104,31 +102,27 @@ def _check_agent(agent: Any, path: str) -> None:
         raise ValidationFailed(fields={"agent": _("Choose a service agent who serves this resident's household.")})
 
 
-def _lock(actor: Any, service: AgentService, states: Iterable[str]) -> AgentService:
+def _lock(actor: Actor, service: AgentService, states: Iterable[str]) -> AgentService:
     require_authenticated(actor)
-    service_id = getattr(service, "pk", None)
-    if not AgentService.objects.select_for_update().filter(pk=service_id).values_list("pk", flat=True):
-        raise NotFound()
-    locked = AgentService.objects.select_related("place", "agent").get(pk=service_id)
+    locked = lock_agent_service(getattr(service, "pk", None))
     if not reach(actor, Permission.AGENT_SERVICE).covers(locked.place.path):
         raise NotFound()
     if locked.state not in states:
-        raise Conflict(
+        raise CasesError.INVALID_TRANSITION(
             _("This matter is %(state)s; it cannot be changed this way now.")
-            % {"state": AgentServiceState(locked.state).label},
-            code="invalid_transition",
+            % {"state": AgentServiceState(locked.state).label}
         )
     return locked
 
 
-def _audit(actor: Any, action: str, service: AgentService, changes: dict) -> None:
+def _audit(actor: Actor, action: str, service: AgentService, changes: dict) -> None:
     audit_record(actor=actor, action=action, target=service, place_path=service.place.path, changes=changes)
 
 
 def _clean_steps(steps: Iterable[str] | None, kind: str) -> list[str]:
     if steps is None:
         return [_(title) for title in DEFAULT_STEPS.get(kind, GENERIC_STEPS)]
-    cleaned = [_text(title, "steps", limit=150) for title in steps]
+    cleaned = [clean_text(title, "steps", limit=150) for title in steps]
     if not cleaned:
         raise ValidationFailed(fields={"steps": _("A matter has at least one step.")})
     if len(cleaned) > MAX_STEPS:
@@ -141,7 +135,7 @@ def _clean_steps(steps: Iterable[str] | None, kind: str) -> list[str]:
 
 def agent_service_open(
     *,
-    actor: Any,
+    actor: Actor,
     resident: Resident,
     kind: str,
     title: str,
@@ -155,7 +149,7 @@ def agent_service_open(
     """Take on a matter for a resident. The agent is the actor unless another is named; the steps are the given
     titles, else the usual steps for the kind."""
     require_authenticated(actor)
-    now = _now(now)
+    now = current_time(now)
     household = getattr(resident, "household", None)
     if resident is None or household is None or not household.is_active:
         raise NotFound()
@@ -163,8 +157,8 @@ def agent_service_open(
         raise NotFound()
     if kind not in AgentServiceKind.values:
         raise ValidationFailed(fields={"kind": _("Choose the kind of matter.")})
-    title = _text(title, "title", limit=150)
-    note = _text(note, "note", required=False, limit=TEXT_MAX)
+    title = clean_text(title, "title", limit=150)
+    note = clean_text(note, "note", required=False, limit=TEXT_MAX)
     agent = agent or actor
     _check_agent(agent, household.path)
     if due_by is not None and due_by <= now:
@@ -193,9 +187,9 @@ def agent_service_open(
 
 
 @transaction.atomic
-def agent_service_step_add(*, actor: Any, service: AgentService, title: str, now: datetime | None = None):
+def agent_service_step_add(*, actor: Actor, service: AgentService, title: str, now: datetime | None = None):
     """Add a step at the end (the office asked for one more thing)."""
-    title = _text(title, "title", limit=150)
+    title = clean_text(title, "title", limit=150)
     service = _lock(actor, service, LIVE_STATES)
     last = service.steps.aggregate(last=Max("position"))["last"] or 0
     if last >= MAX_STEPS:
@@ -207,21 +201,21 @@ def agent_service_step_add(*, actor: Any, service: AgentService, title: str, now
 
 @transaction.atomic
 def agent_service_step_done(
-    *, actor: Any, service: AgentService, position: int, note: str = "", now: datetime | None = None
+    *, actor: Actor, service: AgentService, position: int, note: str = "", now: datetime | None = None
 ) -> AgentServiceStep:
     """Mark a step done, in order (the steps before it must be done). The first step moves the matter to
     "in progress"."""
-    now = _now(now)
-    note = _text(note, "note", required=False, limit=REASON_MAX)
+    now = current_time(now)
+    note = clean_text(note, "note", required=False, limit=REASON_MAX)
     service = _lock(actor, service, LIVE_STATES)
     steps = {step.position: step for step in service.steps.all()}
     step = steps.get(position)
     if step is None:
         raise ValidationFailed(fields={"position": _("This matter has no such step.")})
     if step.done_at is not None:
-        raise Conflict(_("This step is already done."), code="invalid_transition")
+        raise CasesError.INVALID_TRANSITION(_("This step is already done."))
     if any(other.done_at is None for pos, other in steps.items() if pos < position):
-        raise Conflict(_("Finish the steps before this one first."), code="invalid_transition")
+        raise CasesError.INVALID_TRANSITION(_("Finish the steps before this one first."))
     AgentServiceStep.objects.filter(pk=step.pk, done_at__isnull=True).update(done_at=now, done_by=actor, note=note)
     step.done_at, step.done_by, step.note = now, actor, note
     before = service.state
@@ -234,14 +228,14 @@ def agent_service_step_done(
 
 @transaction.atomic
 def agent_service_complete(
-    *, actor: Any, service: AgentService, note: str = "", now: datetime | None = None
+    *, actor: Actor, service: AgentService, note: str = "", now: datetime | None = None
 ) -> AgentService:
     """The matter is done: every step must be done."""
-    now = _now(now)
-    note = _text(note, "note", required=False, limit=TEXT_MAX)
+    now = current_time(now)
+    note = clean_text(note, "note", required=False, limit=TEXT_MAX)
     service = _lock(actor, service, LIVE_STATES)
     if service.steps.filter(done_at__isnull=True).exists():
-        raise Conflict(_("Some steps are not done yet."), code="steps_open")
+        raise CasesError.STEPS_OPEN()
     before = service.state
     fields = {"state": AgentServiceState.COMPLETED, "completed_at": now}
     if note:
@@ -255,10 +249,10 @@ def agent_service_complete(
 
 @transaction.atomic
 def agent_service_cancel(
-    *, actor: Any, service: AgentService, reason: str, now: datetime | None = None
+    *, actor: Actor, service: AgentService, reason: str, now: datetime | None = None
 ) -> AgentService:
     """The matter is dropped (the resident withdrew it, or it turned out not to be needed)."""
-    reason = _text(reason, "reason", limit=REASON_MAX)
+    reason = clean_text(reason, "reason", limit=REASON_MAX)
     service = _lock(actor, service, LIVE_STATES)
     before = service.state
     note = f"{service.note}\n{reason}".strip()

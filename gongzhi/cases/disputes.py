@@ -22,12 +22,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from gongzhi.core.access import reach, require_authenticated, require_reach
+from gongzhi.core.actors import Actor
 from gongzhi.core.audit import audit_record
-from gongzhi.core.errors import Conflict, NotFound, ValidationFailed
+from gongzhi.core.errors import NotFound, ValidationFailed
 from gongzhi.core.roles import Permission
 from gongzhi.people.models import Account, Organisation, Resident
 from gongzhi.places.models import Place
 
+from .errors import CasesError
+from .locks import lock_dispute
 from .models import (
     Case,
     Dispute,
@@ -38,14 +41,10 @@ from .models import (
     HouseholdVisit,
     MediationSession,
 )
-from .services import REASON_MAX, TEXT_MAX, _text
+from .transitions import REASON_MAX, TEXT_MAX, clean_text, current_time
 
 LIVE_STATES = (DisputeState.OPEN, DisputeState.MEDIATING)
 MAX_PARTIES = 20
-
-
-def _now(now: datetime | None) -> datetime:
-    return now or timezone.now()
 
 
 @dataclass(frozen=True)
@@ -62,7 +61,7 @@ class PartyIn:
 # ---------------------------------------------------------------- reads
 
 
-def dispute_queryset(actor: Any) -> QuerySet[Dispute]:
+def dispute_queryset(actor: Actor) -> QuerySet[Dispute]:
     """Disputes at places in the actor's ``dispute.mediate`` reach (a mediator always holds it there)."""
     if actor is None or not getattr(actor, "is_authenticated", False) or not actor.is_active:
         return Dispute.objects.none()
@@ -72,7 +71,7 @@ def dispute_queryset(actor: Any) -> QuerySet[Dispute]:
     return Dispute.objects.filter(mediate.q("place__path"))
 
 
-def access_dispute(actor: Any, dispute_id: Any) -> Dispute:
+def access_dispute(actor: Actor, dispute_id: Any) -> Dispute:
     """The dispute, or NotFound whether it is missing or out of reach."""
     require_authenticated(actor)
     try:
@@ -111,7 +110,7 @@ def _check_mediator(mediator: Any, place: Place) -> None:
         raise ValidationFailed(fields={"mediator": _("Choose a mediator who mediates disputes at this place.")})
 
 
-def _clean_parties(actor: Any, parties: Iterable[PartyIn]) -> list[PartyIn]:
+def _clean_parties(actor: Actor, parties: Iterable[PartyIn]) -> list[PartyIn]:
     parties = list(parties or ())
     if len(parties) < 2:
         raise ValidationFailed(fields={"parties": _("A dispute has at least two parties.")})
@@ -122,8 +121,8 @@ def _clean_parties(actor: Any, parties: Iterable[PartyIn]) -> list[PartyIn]:
     for party in parties:
         if party.side not in DisputeSide.values:
             raise ValidationFailed(fields={"parties": _("Each party is an applicant, a respondent or another party.")})
-        name = _text(party.name, "parties", required=False, limit=100)
-        phone = _text(party.phone, "parties", required=False, limit=20)
+        name = clean_text(party.name, "parties", required=False, limit=100)
+        phone = clean_text(party.phone, "parties", required=False, limit=20)
         if party.resident is None and party.organisation is None and not name:
             raise ValidationFailed(fields={"parties": _("Name each party, or choose a resident or organisation.")})
         if party.resident is not None:
@@ -138,32 +137,28 @@ def _clean_parties(actor: Any, parties: Iterable[PartyIn]) -> list[PartyIn]:
     return cleaned
 
 
-def _lock(actor: Any, dispute: Dispute, states: Iterable[str]) -> Dispute:
+def _lock(actor: Actor, dispute: Dispute, states: Iterable[str]) -> Dispute:
     """Lock the dispute row, check the actor's reach and the state; NotFound or Conflict before any write."""
     require_authenticated(actor)
-    dispute_id = getattr(dispute, "pk", None)
-    if not Dispute.objects.select_for_update().filter(pk=dispute_id).values_list("pk", flat=True):
-        raise NotFound()
-    locked = Dispute.objects.select_related("place", "mediator").get(pk=dispute_id)
+    locked = lock_dispute(getattr(dispute, "pk", None))
     if not reach(actor, Permission.DISPUTE_MEDIATE).covers(locked.place.path):
         raise NotFound()
     if locked.state not in states:
-        raise Conflict(
+        raise CasesError.INVALID_TRANSITION(
             _("This dispute is %(state)s; it cannot be changed this way now.")
-            % {"state": DisputeState(locked.state).label},
-            code="invalid_transition",
+            % {"state": DisputeState(locked.state).label}
         )
     return locked
 
 
-def _audit(actor: Any, action: str, dispute: Dispute, changes: dict) -> None:
+def _audit(actor: Actor, action: str, dispute: Dispute, changes: dict) -> None:
     audit_record(actor=actor, action=action, target=dispute, place_path=dispute.place.path, changes=changes)
 
 
 def _finish(dispute: Dispute, before: str, now: datetime, **fields: Any) -> Dispute:
     updated = Dispute.objects.filter(pk=dispute.pk, state=before).update(closed_at=now, **fields)
     if not updated:  # pragma: no cover - the row is locked; kept as a guard
-        raise Conflict(_("This dispute has just been changed by someone else."), code="invalid_transition")
+        raise CasesError.INVALID_TRANSITION(_("This dispute has just been changed by someone else."))
     for name, value in {"closed_at": now, **fields}.items():
         setattr(dispute, name, value)
     return dispute
@@ -174,7 +169,7 @@ def _finish(dispute: Dispute, before: str, now: datetime, **fields: Any) -> Disp
 
 def dispute_register(
     *,
-    actor: Any,
+    actor: Actor,
     place: Place,
     kind: str,
     description: str,
@@ -187,13 +182,13 @@ def dispute_register(
 ) -> Dispute:
     """Register a dispute found at ``place`` with its parties (and, optionally, its mediator at once)."""
     require_authenticated(actor)
-    now = _now(now)
+    now = current_time(now)
     if place is None or not place.is_active:
         raise NotFound()
     require_reach(actor, Permission.DISPUTE_MEDIATE, place.path)
     if kind not in DisputeKind.values:
         raise ValidationFailed(fields={"kind": _("Choose the kind of dispute.")})
-    description = _text(description, "description", limit=TEXT_MAX)
+    description = clean_text(description, "description", limit=TEXT_MAX)
     if found_on is None or found_on > timezone.localtime(now).date():
         raise ValidationFailed(fields={"found_on": _("The date found cannot be in the future.")})
     cleaned = _clean_parties(actor, parties)
@@ -239,7 +234,7 @@ def dispute_register(
 
 
 @transaction.atomic
-def dispute_assign_mediator(*, actor: Any, dispute: Dispute, mediator: Any, now: datetime | None = None) -> Dispute:
+def dispute_assign_mediator(*, actor: Actor, dispute: Dispute, mediator: Any, now: datetime | None = None) -> Dispute:
     """Give the dispute a mediator (or another one) while it is open or being mediated."""
     dispute = _lock(actor, dispute, LIVE_STATES)
     _check_mediator(mediator, dispute.place)
@@ -254,12 +249,12 @@ def dispute_assign_mediator(*, actor: Any, dispute: Dispute, mediator: Any, now:
 
 @transaction.atomic
 def dispute_session_add(
-    *, actor: Any, dispute: Dispute, held_at: datetime, notes: str, now: datetime | None = None
+    *, actor: Actor, dispute: Dispute, held_at: datetime, notes: str, now: datetime | None = None
 ) -> MediationSession:
     """Record a mediation session with its notes; the first one moves the dispute to "being mediated". The session's
     mediator is the dispute's, else the actor (who then becomes its mediator)."""
-    now = _now(now)
-    notes = _text(notes, "notes", limit=TEXT_MAX)
+    now = current_time(now)
+    notes = clean_text(notes, "notes", limit=TEXT_MAX)
     if held_at is None or held_at > now:
         raise ValidationFailed(fields={"held_at": _("A session is recorded after it was held.")})
     dispute = _lock(actor, dispute, LIVE_STATES)
@@ -277,10 +272,10 @@ def dispute_session_add(
 
 
 @transaction.atomic
-def dispute_resolve(*, actor: Any, dispute: Dispute, agreement: str, now: datetime | None = None) -> Dispute:
+def dispute_resolve(*, actor: Actor, dispute: Dispute, agreement: str, now: datetime | None = None) -> Dispute:
     """The parties reached an agreement (its text is kept)."""
-    now = _now(now)
-    agreement = _text(agreement, "agreement", limit=TEXT_MAX)
+    now = current_time(now)
+    agreement = clean_text(agreement, "agreement", limit=TEXT_MAX)
     dispute = _lock(actor, dispute, LIVE_STATES)
     before = dispute.state
     _finish(dispute, before, now, state=DisputeState.AGREEMENT, agreement_text=agreement)
@@ -291,7 +286,7 @@ def dispute_resolve(*, actor: Any, dispute: Dispute, agreement: str, now: dateti
 @transaction.atomic
 def dispute_refer(
     *,
-    actor: Any,
+    actor: Actor,
     dispute: Dispute,
     reason: str,
     to: str = "",
@@ -299,9 +294,9 @@ def dispute_refer(
     now: datetime | None = None,
 ) -> Dispute:
     """Refer the dispute to a court, a police station, an arbitration committee … (named, or an organisation)."""
-    now = _now(now)
-    reason = _text(reason, "reason", limit=REASON_MAX)
-    to = _text(to, "to", required=False, limit=150)
+    now = current_time(now)
+    reason = clean_text(reason, "reason", limit=REASON_MAX)
+    to = clean_text(to, "to", required=False, limit=150)
     if not to and to_organisation is None:
         raise ValidationFailed(fields={"to": _("Say to whom the dispute is referred.")})
     if to_organisation is not None and not to_organisation.is_active:
@@ -313,7 +308,7 @@ def dispute_refer(
         before,
         now,
         state=DisputeState.REFERRED,
-        referred_to=to or to_organisation.name,
+        referred_to=to or (to_organisation.name if to_organisation is not None else ""),
         referred_to_organisation=to_organisation,
         outcome_note=reason,
     )
@@ -331,10 +326,10 @@ def dispute_refer(
 
 
 @transaction.atomic
-def dispute_close_unresolved(*, actor: Any, dispute: Dispute, reason: str, now: datetime | None = None) -> Dispute:
+def dispute_close_unresolved(*, actor: Actor, dispute: Dispute, reason: str, now: datetime | None = None) -> Dispute:
     """Mediation ended without an agreement and without a referral."""
-    now = _now(now)
-    reason = _text(reason, "reason", limit=REASON_MAX)
+    now = current_time(now)
+    reason = clean_text(reason, "reason", limit=REASON_MAX)
     dispute = _lock(actor, dispute, LIVE_STATES)
     before = dispute.state
     _finish(dispute, before, now, state=DisputeState.NOT_RESOLVED, outcome_note=reason)

@@ -10,11 +10,15 @@ other from creating a case twice.
 
 The address is matched to the deepest place under the importing place whose name it contains (community →
 compound/grid → building …); when nothing matches, the case sits at the importing place itself.
+
+From the pages the import runs in the background (``hotline_import_start``, the one runner in
+``gongzhi.core.imports``), with a progress page; the API imports at once (``hotline_import``).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
@@ -24,16 +28,22 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from gongzhi.core.access import require_reach
+from gongzhi.core.actors import Actor
 from gongzhi.core.audit import audit_record
-from gongzhi.core.errors import Conflict, NotFound, ValidationFailed
+from gongzhi.core.errors import NotFound
+from gongzhi.core.imports import start_import
+from gongzhi.core.models import Progress
 from gongzhi.core.roles import Permission
 from gongzhi.core.tree import subtree_q
 from gongzhi.places.models import Place, PlaceKind
 
+from .errors import CasesError
 from .models import Case, CaseCategory, CaseChannel
 from .services import case_submit
 
 MAX_ROWS = 5_000
+PROGRESS_KIND = "cases.hotline_import"
+UPLOAD_FOLDER = "hotline"
 MAX_FILE_BYTES = 10 * 1024 * 1024
 HEADERS: dict[str, str] = {
     "external_ref": "工单号",
@@ -86,12 +96,6 @@ class HotlineReport:
         }
 
 
-class HotlineFileRefused(ValidationFailed):
-    """The file as a whole cannot be read as a hotline export (not .xlsx, missing columns, empty, too large)."""
-
-    code = "hotline_file_refused"
-
-
 @dataclass
 class _Row:
     number: int
@@ -116,23 +120,24 @@ def _read(file_obj: Any, filename: str) -> tuple[dict[str, int], list[tuple[int,
     from openpyxl import load_workbook
 
     if not (filename or "").lower().endswith(".xlsx"):
-        raise HotlineFileRefused(_("Upload the hotline's Excel workbook saved as .xlsx."))
+        raise CasesError.HOTLINE_FILE_REFUSED(_("Upload the hotline's Excel workbook saved as .xlsx."))
     size = getattr(file_obj, "size", None)
     if size is not None and size > MAX_FILE_BYTES:
-        raise HotlineFileRefused(_("The file is larger than 10 MB. Split it into several files."))
+        raise CasesError.HOTLINE_FILE_REFUSED(_("The file is larger than 10 MB. Split it into several files."))
     file_obj.seek(0)
     if not file_obj.read(4).startswith(b"PK"):
-        raise HotlineFileRefused(_("This file is not an Excel .xlsx workbook."))
+        raise CasesError.HOTLINE_FILE_REFUSED(_("This file is not an Excel .xlsx workbook."))
     file_obj.seek(0)
     try:
         workbook = load_workbook(file_obj, read_only=True, data_only=True)
     except Exception:  # openpyxl raises many kinds of errors for a damaged or foreign file
-        raise HotlineFileRefused(_("This file is not an Excel .xlsx workbook, or it is damaged.")) from None
+        damaged = _("This file is not an Excel .xlsx workbook, or it is damaged.")
+        raise CasesError.HOTLINE_FILE_REFUSED(damaged) from None
     try:
         rows_iter = workbook.worksheets[0].iter_rows(values_only=True)
         header = next(rows_iter, None)
         if header is None:
-            raise HotlineFileRefused(_("The file is empty."))
+            raise CasesError.HOTLINE_FILE_REFUSED(_("The file is empty."))
         by_header = {header_text: key for key, header_text in HEADERS.items()}
         positions: dict[str, int] = {}
         for index, value in enumerate(header):
@@ -141,7 +146,7 @@ def _read(file_obj: Any, filename: str) -> tuple[dict[str, int], list[tuple[int,
                 positions[key] = index
         missing = [HEADERS[key] for key in REQUIRED if key not in positions]
         if missing:
-            raise HotlineFileRefused(
+            raise CasesError.HOTLINE_FILE_REFUSED(
                 _("The first row must hold the hotline's column headers. Missing: %(columns)s.")
                 % {"columns": "、".join(missing)}
             )
@@ -151,11 +156,11 @@ def _read(file_obj: Any, filename: str) -> tuple[dict[str, int], list[tuple[int,
                 continue
             rows.append((number, values))
             if len(rows) > MAX_ROWS:
-                raise HotlineFileRefused(_("The file has more than %(max)d rows.") % {"max": MAX_ROWS})
+                raise CasesError.HOTLINE_FILE_REFUSED(_("The file has more than %(max)d rows.") % {"max": MAX_ROWS})
     finally:
         workbook.close()
     if not rows:
-        raise HotlineFileRefused(_("The file has no rows to import below the header."))
+        raise CasesError.HOTLINE_FILE_REFUSED(_("The file has no rows to import below the header."))
     return positions, rows
 
 
@@ -222,11 +227,11 @@ class _PlaceMatcher:
 
 
 def hotline_import(
-    *, actor: Any, place: Place, file_obj: Any, filename: str, now: datetime | None = None
+    *, actor: Actor, place: Place, file_obj: Any, filename: str, now: datetime | None = None
 ) -> HotlineReport:
     """Import a hotline file for cases at or under ``place`` (usually a street or a community).
 
-    Raises NotFound when the actor may not import cases there, HotlineFileRefused when the file as a whole is
+    Raises NotFound when the actor may not import cases there, ``hotline_file_refused`` when the file as a whole is
     unusable. Bad rows come back in ``report.errors`` and nothing is written.
     """
     now = now or timezone.now()
@@ -338,8 +343,33 @@ def hotline_import(
                 changes={"created": report.created, "unchanged": report.unchanged, "file": (filename or "")[:200]},
             )
     except IntegrityError:
-        raise Conflict(
-            _("Another import of the same work orders ran at the same time. Import the file again."),
-            code="import_conflict",
-        ) from None
+        raise CasesError.IMPORT_CONFLICT() from None
+    return report
+
+
+# ---------------------------------------------------------------- in the background, with progress
+
+
+def hotline_import_start(*, actor: Actor, place: Place, upload: Any) -> Progress:
+    """Save the uploaded workbook and import it for ``place`` in the background; returns its progress."""
+    return start_import(
+        actor=actor,
+        upload=upload,
+        folder=UPLOAD_FOLDER,
+        runner="gongzhi.cases.hotline.hotline_import_runner",
+        progress_kind=PROGRESS_KIND,
+        params={"place_id": place.pk},
+        result={"place_id": place.pk, "place": place.name},
+    )
+
+
+def hotline_import_runner(
+    *, actor: Actor, file_obj: Any, filename: str, progress: Callable[[str, int, int], None], place_id: int
+) -> HotlineReport:
+    """The import job's work (``core.imports.run_import`` calls it with the saved upload open): the rows count as
+    done only when the file was imported."""
+    progress("importing", 0, 0)
+    place = Place.objects.filter(pk=place_id).first()
+    report = hotline_import(actor=actor, place=place, file_obj=file_obj, filename=filename)
+    progress("importing", report.rows if report.ok else 0, report.rows)
     return report

@@ -40,6 +40,7 @@ from django.db.models import Count, Q
 from django.utils.translation import gettext as _
 
 from gongzhi.core.access import reach, require_authenticated
+from gongzhi.core.actors import Actor
 from gongzhi.core.errors import NotFound
 from gongzhi.core.figures import Period, Rate
 from gongzhi.core.roles import Permission
@@ -270,14 +271,14 @@ class CaseKpis:
         }
 
 
-def require_figures_reach(actor: Any, place: Place) -> None:
+def require_figures_reach(actor: Actor, place: Place) -> None:
     """Figures of a place are for those who see its cases (``case.view`` over it); else NotFound."""
     require_authenticated(actor)
     if place is None or not reach(actor, Permission.CASE_VIEW).covers(place.path):
         raise NotFound()
 
 
-def case_kpis(*, actor: Any, place: Place, period: Period) -> CaseKpis:
+def case_kpis(*, actor: Actor, place: Place, period: Period) -> CaseKpis:
     """Every case figure for the place and period: four queries."""
     require_figures_reach(actor, place)
     return CaseKpis(

@@ -1,14 +1,19 @@
 """Open311 GeoReport v2 (http://wiki.open311.org/GeoReport_v2/) at /open311/v2/, so hotline and city systems can
 file and follow resident requests with any conforming client, unchanged.
 
-- ``services.{xml|json}``: the request categories (service_code = the category's code, ``metadata`` false,
-  ``type`` realtime); ``services/{code}.{fmt}``: its service definition (no attributes).
+- ``services.{xml|json}``: the request categories (service_code = the category's code, ``type`` realtime,
+  ``metadata`` true when the category asks questions); ``services/{code}.{fmt}``: its service definition, the
+  category's questions as the spec's ``attributes`` (``attributes.py``; staff define them per category).
 - ``requests.{fmt}`` GET: requests with the spec's filters (``service_request_id`` list overriding the rest,
   ``service_code`` list, ``start_date``/``end_date`` in w3 format spanning at most 90 days, default the last 90
   days, ``status`` open/closed), newest first, at most 1000; ``requests/{id}.{fmt}``: one request.
 - ``requests.{fmt}`` POST (form-encoded): create a request with an ``api_key`` issued to an outside system
   (``Open311Key``, stored as a SHA-256 digest). The request id comes back at once (``type`` realtime), so there
-  are no tokens: ``tokens/{token}.{fmt}`` always answers 404.
+  are no tokens: ``tokens/{token}.{fmt}`` always answers 404. Answers come as ``attribute[code]`` (a
+  multivaluelist as ``attribute[code][]`` repeated); they are all checked (required, datatype, choices) before
+  anything is written, and stored on the case. ``lat``/``long`` are stored with it.
+- ``jurisdiction_id`` is optional (one jurisdiction per deployment); when given it must be this deployment's
+  (``GONGZHI_OPEN311_JURISDICTION_ID``, default "gongzhi"), else 404 as the spec says.
 
 Mapping: service_request_id = the case id; status ``open`` while submitted / accepted / in progress, ``closed``
 once resolved (the spec's "it has been resolved"), closed, rejected, merged or withdrawn; status_notes say which.
@@ -17,7 +22,8 @@ expected_datetime = the deadline to resolve it at its current level.
 
 Privacy: reads need no key, so they never carry personal data: no names or phones, the address at building level
 at most (a household's request shows its building), no description, no photos. With a valid ``api_key`` the
-requests under the key's place also show their description, the handler's notes and the location text.
+requests under the key's place also show their description, the handler's notes and the location text. ``lat``
+and ``long`` are rounded to three decimals (about 100 m) without a key, given in full with it.
 
 Errors follow the spec, not the /api/v1/ shape: an array of ``{code, description}`` (XML root ``errors``), with
 404 for what does not exist, 403 for a missing or wrong api_key, 400 for anything else.
@@ -25,14 +31,15 @@ Errors follow the spec, not the /api/v1/ shape: an array of ``{code, description
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
-import secrets
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 from xml.etree import ElementTree
 
+from django.conf import settings
+from django.db.models import Exists, OuterRef
 from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -43,13 +50,16 @@ from gongzhi.core.tree import subtree_q
 from gongzhi.places.models import Place, PlaceKind
 
 from . import services
+from .attributes import category_attributes
 from .hotline import _PlaceMatcher
-from .models import OPEN_STATES, Case, CaseCategory, CaseChannel, CaseState, Open311Key
+from .models import OPEN_STATES, Case, CaseCategory, CaseChannel, CaseState, CategoryAttribute, Open311Key
+from .open311_keys import key_digest
+from .transitions import TEXT_MAX
 
 CONTENT_TYPES = {"xml": "text/xml; charset=utf-8", "json": "application/json; charset=utf-8"}
 MAX_REQUESTS = 1000
 WINDOW = timedelta(days=90)
-DESCRIPTION_MAX = services.TEXT_MAX
+DESCRIPTION_MAX = TEXT_MAX
 REQUEST_FIELDS = (
     "service_request_id",
     "status",
@@ -74,24 +84,30 @@ _W3 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\
 
 
 class Open311Error(Exception):
-    def __init__(self, status: int, description: str):
+    """A refusal in the spec's shape: one ``{code, description}`` per problem (``more`` adds further ones)."""
+
+    def __init__(self, status: int, description: str, more: tuple[str, ...] = ()):
         super().__init__(description)
         self.status = status
         self.description = description
+        self.descriptions = (description, *more)
+
+
+def jurisdiction_id() -> str:
+    """This deployment's jurisdiction (one per deployment)."""
+    return str(getattr(settings, "GONGZHI_OPEN311_JURISDICTION_ID", "") or "gongzhi")
+
+
+def _check_jurisdiction(request) -> None:
+    given = (request.POST.get("jurisdiction_id") if request.method == "POST" else None) or request.GET.get(
+        "jurisdiction_id"
+    )
+    given = (given or "").strip()
+    if given and given != jurisdiction_id():
+        raise Open311Error(404, f"jurisdiction_id {given} was not found: this server serves {jurisdiction_id()}.")
 
 
 # ---------------------------------------------------------------- keys
-
-
-def key_digest(raw: str) -> str:
-    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
-
-
-def issue_key(*, name: str, place: Place, account: Any) -> tuple[Open311Key, str]:
-    """A new key for an outside system; the raw key is returned once and only its digest is stored."""
-    raw = secrets.token_urlsafe(32)
-    key = Open311Key.objects.create(name=name, place=place, account=account, digest=key_digest(raw), prefix=raw[:8])
-    return key, raw
 
 
 def _key(raw: str | None) -> Open311Key | None:
@@ -145,8 +161,9 @@ def _respond(fmt: str, root: str, item: str | None, rows: Any, status: int = 200
     return response
 
 
-def _error(fmt: str, status: int, description: str) -> HttpResponse:
-    return _respond(fmt, "errors", "error", [{"code": status, "description": description}], status=status)
+def _error(fmt: str, status: int, *descriptions: str) -> HttpResponse:
+    rows = [{"code": status, "description": description} for description in descriptions]
+    return _respond(fmt, "errors", "error", rows, status=status)
 
 
 def open311_view(*methods: str):
@@ -163,9 +180,10 @@ def open311_view(*methods: str):
                 response["Allow"] = ", ".join(methods)
                 return response
             try:
+                _check_jurisdiction(request)
                 return view(request, *args, fmt=fmt, **kwargs)
             except Open311Error as error:
-                return _error(fmt, error.status, error.description)
+                return _error(fmt, error.status, *error.descriptions)
 
         wrapper.__name__ = view.__name__
         wrapper.__doc__ = view.__doc__
@@ -200,7 +218,7 @@ def _service(category: CaseCategory) -> dict:
         "service_code": category.code,
         "service_name": category.name,
         "description": category.description,
-        "metadata": False,
+        "metadata": bool(getattr(category, "asks_questions", False)),
         "type": "realtime",
         "keywords": ", ".join(_list(category.hotline_names.replace("，", ","))),
         "group": category.get_target_level_display(),
@@ -213,17 +231,34 @@ def _active_categories():
 
 @open311_view("GET")
 def services_list(request, *, fmt: str):
-    """GET Service List."""
-    return _respond(fmt, "services", "service", [_service(category) for category in _active_categories()])
+    """GET Service List: ``metadata`` says whether the service has attributes (one query for all)."""
+    asks = CategoryAttribute.objects.filter(category=OuterRef("pk"), is_active=True)
+    categories = _active_categories().annotate(asks_questions=Exists(asks))
+    return _respond(fmt, "services", "service", [_service(category) for category in categories])
+
+
+def _attribute(attribute: CategoryAttribute) -> dict:
+    """One attribute of a service definition, in the spec's fields and order."""
+    return {
+        "variable": attribute.variable,
+        "code": attribute.code,
+        "datatype": attribute.datatype,
+        "required": attribute.required,
+        "datatype_description": attribute.datatype_description or None,
+        "order": attribute.order,
+        "description": attribute.description,
+        "values": [{"key": value["key"], "name": value["name"]} for value in attribute.values],
+    }
 
 
 @open311_view("GET")
 def service_definition(request, service_code: str, *, fmt: str):
-    """GET Service Definition: no attributes (``metadata`` is false for every service)."""
+    """GET Service Definition: the category's questions as the spec's attributes."""
     category = _active_categories().filter(code=service_code).first()
     if category is None:
         raise Open311Error(404, f"service_code {service_code} was not found.")
-    return _respond(fmt, "service_definition", None, {"service_code": category.code, "attributes": []})
+    attributes = [_attribute(attribute) for attribute in category_attributes(category)]
+    return _respond(fmt, "service_definition", None, {"service_code": category.code, "attributes": attributes})
 
 
 # ---------------------------------------------------------------- requests: reading
@@ -273,6 +308,13 @@ def _notice(case: Case) -> str:
     return _("Handled by %(where)s (%(level)s level).") % {"where": where, "level": case.get_level_display()}
 
 
+def _coordinate(value: Decimal | None, full: bool) -> float | None:
+    """A stored coordinate as a number: in full with a key, else rounded to about 100 m (building level at most)."""
+    if value is None:
+        return None
+    return float(value if full else value.quantize(Decimal("0.001")))
+
+
 def _request_row(case: Case, address: tuple[str, str], full: bool) -> dict:
     closed = case.state not in OPEN_STATES
     text = address[0]
@@ -295,8 +337,8 @@ def _request_row(case: Case, address: tuple[str, str], full: bool) -> dict:
         "address": text,
         "address_id": address[1],
         "zipcode": None,
-        "lat": None,
-        "long": None,
+        "lat": _coordinate(case.latitude, full),
+        "long": _coordinate(case.longitude, full),
         "media_url": None,
     }
 
@@ -368,11 +410,38 @@ def token_detail(request, token: str, *, fmt: str):
 # ---------------------------------------------------------------- requests: creating
 
 
+def _coordinates(data) -> tuple[float, float] | None:
+    """(lat, long) when given (both, as numbers in range), None when neither is; 400 otherwise."""
+    lat, long = (data.get("lat") or "").strip(), (data.get("long") or "").strip()
+    if not lat and not long:
+        return None
+    try:
+        latitude, longitude = float(lat), float(long)
+    except ValueError:
+        raise Open311Error(400, "lat and long must both be given as numbers (WGS84).") from None
+    if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+        raise Open311Error(400, "lat or long is out of range.")
+    return latitude, longitude
+
+
+_ATTRIBUTE = re.compile(r"^attribute\[([^\]]+)\](\[\])?$")
+
+
+def _answers(data) -> dict[str, list[str]]:
+    """{code: [values]} from ``attribute[code]`` (and ``attribute[code][]`` for several values)."""
+    answers: dict[str, list[str]] = {}
+    for name in data:
+        match = _ATTRIBUTE.match(name)
+        if match:
+            answers.setdefault(match.group(1), []).extend(data.getlist(name))
+    return answers
+
+
 def _location(data, key: Open311Key) -> tuple[Place, str]:
     """(place, location text) from address_id, address_string, or lat & long; 400 when none is given."""
     address_id = (data.get("address_id") or "").strip()
     address_string = (data.get("address_string") or "").strip()
-    lat, long = (data.get("lat") or "").strip(), (data.get("long") or "").strip()
+    coordinates = _coordinates(data)
     if address_id:
         place = (
             Place.objects.filter(pk=int(address_id), is_active=True).filter(subtree_q(key.place.path)).first()
@@ -385,14 +454,8 @@ def _location(data, key: Open311Key) -> tuple[Place, str]:
     if address_string:
         place = Place.objects.get(pk=_PlaceMatcher(key.place).match(address_string))
         return place, address_string[:255]
-    if lat or long:
-        try:
-            latitude, longitude = float(lat), float(long)
-        except ValueError:
-            raise Open311Error(400, "lat and long must both be given as numbers (WGS84).") from None
-        if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
-            raise Open311Error(400, "lat or long is out of range.")
-        return key.place, f"{latitude:.6f},{longitude:.6f}"
+    if coordinates is not None:
+        return key.place, f"{coordinates[0]:.6f},{coordinates[1]:.6f}"
     raise Open311Error(400, "A location is required: lat and long, address_string or address_id.")
 
 
@@ -408,6 +471,7 @@ def _create_request(request, fmt: str):
     if category is None:
         raise Open311Error(404, f"service_code {code} was not found.")
     place, location_text = _location(data, key)
+    coordinates = _coordinates(data) or (None, None)
     description = (data.get("description") or "").strip() or category.name
     notices = []
     if len(description) > DESCRIPTION_MAX:
@@ -433,13 +497,17 @@ def _create_request(request, fmt: str):
             channel=CaseChannel.HOTLINE,
             contact_name=name,
             contact_phone=phone,
+            latitude=coordinates[0],
+            longitude=coordinates[1],
+            answers=_answers(data),
         )
     except (NotFound, PermissionDenied, NotAuthenticated):
         raise Open311Error(403, "This api_key may not file requests at this place.") from None
     except DomainError as error:
         fields = error.as_dict().get("fields") or {}
-        details = "; ".join(f"{name}: {' '.join(map(str, messages))}" for name, messages in fields.items())
-        raise Open311Error(400, details or str(error.message)) from None
+        details = [f"{name}: {' '.join(map(str, messages))}" for name, messages in fields.items()]
+        details = details or [str(error.message)]
+        raise Open311Error(400, details[0], tuple(details[1:])) from None
     Open311Key.objects.filter(pk=key.pk).update(last_used_at=timezone.now())
     notice = " ".join([_notice(case), *notices])
     return _respond(

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 from django.db import transaction
@@ -25,7 +26,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from gongzhi.core.access import reach, require_authenticated
-from gongzhi.core.errors import Conflict, NotFound, ValidationFailed
+from gongzhi.core.actors import Actor
+from gongzhi.core.errors import NotFound, ValidationFailed
 from gongzhi.core.figures import Period
 from gongzhi.core.masking import mask_name
 from gongzhi.core.roles import Permission, Role
@@ -33,6 +35,7 @@ from gongzhi.core.tree import subtree_q
 from gongzhi.people.models import Account, RoleAssignment
 from gongzhi.places.models import Place
 
+from .errors import CasesError
 from .kpis import CaseFigures, case_counts, case_figures_from
 from .models import Case, CaseEvent, CaseEventKind, CaseState, HouseholdVisit, VisitOutcome
 from .selectors import case_queryset, resident_households
@@ -60,18 +63,11 @@ class WorkerPerformance:
         }
 
 
-def _grid_roles(place: Place) -> dict[int, list[tuple[str, str]]]:
-    """account id → [(grid path, grid name)] of current grid worker roles under the place."""
-    today = timezone.localdate()
+def _grid_roles(place: Place, today: date) -> dict[int, list[tuple[str, str]]]:
+    """account id → [(grid path, grid name)] of the grid worker roles under the place on ``today``."""
     rows = (
-        RoleAssignment.objects.filter(
-            subtree_q(place.path, "place__path"),
-            role=Role.GRID_WORKER,
-            starts_on__lte=today,
-            place__is_active=True,
-            account__is_active=True,
-        )
-        .filter(Q(ends_on__isnull=True) | Q(ends_on__gte=today))
+        RoleAssignment.objects.current(on=today)
+        .filter(subtree_q(place.path, "place__path"), role=Role.GRID_WORKER, place__is_active=True)
         .values_list("account_id", "place__path", "place__name")
         .order_by("account_id", "place__path")
     )
@@ -81,10 +77,12 @@ def _grid_roles(place: Place) -> dict[int, list[tuple[str, str]]]:
     return grids
 
 
-def grid_worker_performance(*, place: Place, period: Period, mask_names: bool = False) -> list[WorkerPerformance]:
+def grid_worker_performance(
+    *, place: Place, period: Period, mask_names: bool = False, now: datetime | None = None
+) -> list[WorkerPerformance]:
     """The table for a place and period, best resolved-in-grid rate first (no access check: see
-    ``performance_for``)."""
-    roles = _grid_roles(place)
+    ``performance_for``); the grid workers are those holding the role on the day of ``now``."""
+    roles = _grid_roles(place, timezone.localdate(now))
     if not roles:
         return []
     ids = sorted(roles)
@@ -135,16 +133,18 @@ def grid_worker_performance(*, place: Place, period: Period, mask_names: bool = 
     return sorted(table, key=order)
 
 
-def performance_for(*, actor: Any, place: Place, period: Period) -> list[WorkerPerformance]:
+def performance_for(
+    *, actor: Actor, place: Place, period: Period, now: datetime | None = None
+) -> list[WorkerPerformance]:
     """The table as the actor may see it: staff with ``case.view`` over the place see names; a resident whose
     household lies under the place sees them masked; anyone else gets NotFound."""
     require_authenticated(actor)
     if place is None:
         raise NotFound()
     if reach(actor, Permission.CASE_VIEW).covers(place.path):
-        return grid_worker_performance(place=place, period=period)
+        return grid_worker_performance(place=place, period=period, now=now)
     if any(household.path.startswith(place.path) for household in resident_households(actor)):
-        return grid_worker_performance(place=place, period=period, mask_names=True)
+        return grid_worker_performance(place=place, period=period, mask_names=True, now=now)
     raise NotFound()
 
 
@@ -162,7 +162,7 @@ def case_resolver(case: Case) -> Account | None:
     return event.actor if event else None
 
 
-def case_points_claim(*, actor: Any, case: Case, item: Any, account: Any = None):
+def case_points_claim(*, actor: Actor, case: Case, item: Any, account: Any = None):
     """File a red points claim for the handler who resolved a closed case the resident rated satisfied or basically
     satisfied. The claim goes to the review committee like any other; the same case never yields two claims
     (idempotency key ``case-<id>-resolver``). ``actor`` is the handler themselves or staff recording on their
@@ -172,27 +172,23 @@ def case_points_claim(*, actor: Any, case: Case, item: Any, account: Any = None)
         raise NotFound()
     case = Case.objects.get(pk=case.pk)
     if case.state != CaseState.CLOSED or case.satisfaction not in ("satisfied", "basically_satisfied"):
-        raise Conflict(
-            _("Points are claimed for a closed request the resident was satisfied with."), code="not_eligible"
-        )
+        raise CasesError.NOT_ELIGIBLE(_("Points are claimed for a closed request the resident was satisfied with."))
     resolver = case_resolver(case)
     if resolver is None:
-        raise Conflict(_("Nobody resolved this request."), code="not_eligible")
+        raise CasesError.NOT_ELIGIBLE(_("Nobody resolved this request."))
     with transaction.atomic():  # a refused claim leaves no new points account behind
         return _claim_for(actor=actor, case=case, item=item, account=account, resolver=resolver)
 
 
-def _claim_for(*, actor: Any, case: Case, item: Any, account: Any, resolver: Account):
+def _claim_for(*, actor: Actor, case: Case, item: Any, account: Any, resolver: Account):
     from gongzhi.points.ledger import account_for_resident
-    from gongzhi.points.models import PointsAccount
+    from gongzhi.points.selectors import resident_first_account
     from gongzhi.points.services import claim_submit
 
     if account is None:
         if resolver.resident_id is None:
             raise ValidationFailed(fields={"account": _("The handler has no points account.")})
-        account = PointsAccount.objects.filter(resident_id=resolver.resident_id, is_active=True).order_by(
-            "pk"
-        ).first() or account_for_resident(resolver.resident)
+        account = resident_first_account(resolver.resident_id) or account_for_resident(resolver.resident)
     elif account.resident_id is None or account.resident_id != resolver.resident_id:
         raise ValidationFailed(fields={"account": _("This is not the handler's points account.")})
     service_date = timezone.localtime(case.closed_at).date()

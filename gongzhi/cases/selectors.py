@@ -13,6 +13,7 @@ for a case that does not exist.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,6 +23,7 @@ from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from gongzhi.core.access import grants, reach, require_authenticated
+from gongzhi.core.actors import Actor
 from gongzhi.core.errors import NotFound
 from gongzhi.core.roles import ROLE_PERMISSIONS, Permission
 from gongzhi.core.tree import subtree_q
@@ -32,11 +34,11 @@ from .models import OPEN_STATES, Case, CaseCategory, CaseEvent, CaseState, Notif
 DUPLICATE_WINDOW_DAYS = 14
 
 
-def _is_person(actor: Any) -> bool:
+def _is_person(actor: Actor) -> bool:
     return actor is not None and getattr(actor, "is_authenticated", False) and actor.is_active
 
 
-def handling_grants(actor: Any) -> tuple[set[str], set[int]]:
+def handling_grants(actor: Actor) -> tuple[set[str], set[int]]:
     """(place paths held without an organisation, organisation ids) of the actor's current ``case.handle`` roles."""
     if not _is_person(actor):
         return set(), set()
@@ -52,7 +54,7 @@ def handling_grants(actor: Any) -> tuple[set[str], set[int]]:
     return paths, organisations
 
 
-def can_handle(actor: Any, case: Case) -> bool:
+def can_handle(actor: Actor, case: Case) -> bool:
     """Whether the actor may act on the case at its current level and place (see the module docstring)."""
     if not _is_person(actor):
         return False
@@ -64,13 +66,13 @@ def can_handle(actor: Any, case: Case) -> bool:
     return case.handling_place.path in paths
 
 
-def handles_department(actor: Any, organisation_id: int) -> bool:
+def handles_department(actor: Actor, organisation_id: int) -> bool:
     if not _is_person(actor):
         return False
     return actor.is_superuser or organisation_id in handling_grants(actor)[1]
 
 
-def case_queryset(actor: Any) -> QuerySet[Case]:
+def case_queryset(actor: Actor) -> QuerySet[Case]:
     """Cases the actor may see (see the module docstring)."""
     if not _is_person(actor):
         return Case.objects.none()
@@ -84,9 +86,8 @@ def case_queryset(actor: Any) -> QuerySet[Case]:
     if paths:
         condition |= Q(handling_place__path__in=paths)
     if organisations:
-        condition |= Q(handling_department_id__in=organisations) | Exists(
-            Summons.objects.filter(case=OuterRef("pk"), department_id__in=organisations)
-        )
+        summoned = Exists(Summons.objects.filter(case=OuterRef("pk"), department_id__in=organisations))
+        condition |= Q(handling_department_id__in=organisations) | Q(summoned)
     return Case.objects.filter(condition)
 
 
@@ -101,7 +102,7 @@ _DETAIL_RELATED = (
 )
 
 
-def access_case(actor: Any, case_id: Any) -> Case:
+def access_case(actor: Actor, case_id: Any) -> Case:
     """The case, or NotFound whether it is missing or out of the actor's sight."""
     require_authenticated(actor)
     try:
@@ -114,7 +115,7 @@ def access_case(actor: Any, case_id: Any) -> Case:
     return case
 
 
-def access_summons(actor: Any, summons_id: Any) -> Summons:
+def access_summons(actor: Actor, summons_id: Any) -> Summons:
     """A summons the actor may answer for its department (or NotFound)."""
     require_authenticated(actor)
     try:
@@ -125,6 +126,16 @@ def access_summons(actor: Any, summons_id: Any) -> Summons:
     if summons is None or not handles_department(actor, summons.department_id):
         raise NotFound()
     return summons
+
+
+def configures_categories(actor: Actor) -> bool:
+    """Whether the actor configures the district's categories (and their questions): superusers, and people holding
+    ``case.configure`` on a whole district (a root of the place tree). Categories hold for the whole district."""
+    if not _is_person(actor):
+        return False
+    if actor.is_superuser:
+        return True
+    return any(path.count("/") == 2 for path in reach(actor, Permission.CASE_CONFIGURE).paths)
 
 
 def category_list() -> QuerySet[CaseCategory]:
@@ -142,7 +153,7 @@ def access_category(category_id: Any) -> CaseCategory:
     return category
 
 
-def intake_place(actor: Any, place_id: Any) -> Place:
+def intake_place(actor: Actor, place_id: Any) -> Place:
     """A place the actor may raise or record a case at: in their ``case.intake`` reach, or (for a resident) their
     household or a place above it (their building, compound, community). NotFound otherwise."""
     require_authenticated(actor)
@@ -158,7 +169,7 @@ def intake_place(actor: Any, place_id: Any) -> Place:
     raise NotFound()
 
 
-def resident_households(actor: Any) -> list[Place]:
+def resident_households(actor: Actor) -> list[Place]:
     from gongzhi.people.selectors import account_households
 
     if not _is_person(actor):
@@ -166,7 +177,7 @@ def resident_households(actor: Any) -> list[Place]:
     return account_households(actor)
 
 
-def resident_place_ids(actor: Any) -> set[int]:
+def resident_place_ids(actor: Actor) -> set[int]:
     """Ids of the actor's households and every place above them."""
     ids: set[int] = set()
     for household in resident_households(actor):
@@ -191,7 +202,7 @@ class QueueFilters:
 _LIST_RELATED = ("category", "place", "handling_place", "handling_department", "current_handler", "reporter_resident")
 
 
-def my_cases(actor: Any) -> QuerySet[Case]:
+def my_cases(actor: Actor) -> QuerySet[Case]:
     """The cases a resident raised, newest first."""
     if not _is_person(actor):
         return Case.objects.none()
@@ -202,7 +213,40 @@ def my_cases(actor: Any) -> QuerySet[Case]:
     )
 
 
-def handler_queue(actor: Any, filters: QueueFilters | None = None) -> QuerySet[Case]:
+_CASE_NUMBER = re.compile(r"^#?\s*(?:(\d{4})\s*[-－–—]\s*)?0*(\d{1,12})$")
+
+
+def parse_case_number(text: str) -> tuple[int | None, int] | None:
+    """(year or None, id) from a request number as people quote it: "2026-000332" (as notices print it), "332",
+    "#332"; None for anything else."""
+    match = _CASE_NUMBER.match((text or "").strip())
+    if not match or not int(match.group(2)):
+        return None
+    return (int(match.group(1)) if match.group(1) else None), int(match.group(2))
+
+
+def _year_q(year: int) -> Q:
+    """Submitted in ``year`` in local time (the year a request's number shows)."""
+    start = timezone.make_aware(datetime(year, 1, 1))
+    return Q(submitted_at__gte=start, submitted_at__lt=timezone.make_aware(datetime(year + 1, 1, 1)))
+
+
+def case_search_q(text: str) -> Q:
+    """What the queues' search box matches: words in the request or its location, the hotline work order number,
+    or the request's number — in full ("2026-000332") or by its digits ("332")."""
+    text = (text or "").strip()
+    condition = Q(text__icontains=text) | Q(location_text__icontains=text) | Q(external_ref=text)
+    number = parse_case_number(text)
+    if number is not None:
+        year, case_id = number
+        if year is None:
+            condition |= Q(pk=case_id)
+        elif 1900 < year < 10000:
+            condition |= Q(pk=case_id) & _year_q(year)
+    return condition
+
+
+def handler_queue(actor: Actor, filters: QueueFilters | None = None) -> QuerySet[Case]:
     """Cases waiting at the actor's own places and departments, the nearest deadline first."""
     filters = filters or QueueFilters()
     if not _is_person(actor):
@@ -229,13 +273,68 @@ def handler_queue(actor: Any, filters: QueueFilters | None = None) -> QuerySet[C
         queryset = queryset.filter(subtree_q(filters.place.path, "place__path"))
     text = filters.search.strip()
     if text:
-        condition = Q(text__icontains=text) | Q(location_text__icontains=text) | Q(external_ref=text)
-        if text.isdigit():
-            condition |= Q(pk=int(text))
-        queryset = queryset.filter(condition)
+        queryset = queryset.filter(case_search_q(text))
     return queryset.select_related(*_LIST_RELATED).order_by(
         F("accept_by").asc(nulls_last=True), F("resolve_by").asc(nulls_last=True), "id"
     )
+
+
+def place_labels(places: list[Place]) -> dict[int, str]:
+    """{place id: "3号楼 · 2单元 · 502"}: a household or entrance named with its building and entrance, other
+    places by their own name; one query for all."""
+    wanted = {ancestor for place in places for ancestor in place.ancestor_ids}
+    names = (
+        dict(
+            Place.objects.filter(pk__in=wanted, kind__in=(PlaceKind.BUILDING, PlaceKind.ENTRANCE)).values_list(
+                "id", "name"
+            )
+        )
+        if wanted
+        else {}
+    )
+    return {
+        place.pk: " · ".join([*(names[item] for item in place.ancestor_ids if item in names), place.name])
+        for place in places
+    }
+
+
+def label_case_places(cases: Any) -> None:
+    """Give each case ``place_label`` (building · entrance · room) for lists and pages."""
+    cases = list(cases)
+    labels = place_labels([case.place for case in cases])
+    for case in cases:
+        case.place_label = labels[case.place_id]
+
+
+VISIT_HOUSEHOLDS_SHOWN = 30
+_SEARCH_SPLIT = re.compile(r"[\s·,，/、-]+")
+
+
+def visit_households(actor: Actor, text: str = "", *, limit: int = VISIT_HOUSEHOLDS_SHOWN) -> tuple[list[Place], int]:
+    """(the first ``limit`` households the actor may log a visit at that match ``text``, how many match).
+
+    Every word of ``text`` must match the household's room, its entrance or building, or the name of a resident
+    registered there ("3号楼 2单元 502", "502", "杨"). Each household gets ``label`` (building · entrance · room).
+    """
+    from gongzhi.people.models import Resident
+    from gongzhi.places.selectors import place_queryset
+
+    queryset = place_queryset(actor, Permission.VISIT_LOG).filter(kind=PlaceKind.HOUSEHOLD)
+    for word in [part for part in _SEARCH_SPLIT.split((text or "").strip()[:50]) if part][:5]:
+        living = Resident.objects.filter(household_id=OuterRef("pk"), is_active=True, name__icontains=word)
+        queryset = queryset.filter(
+            Q(name__icontains=word)
+            | Q(parent__name__icontains=word)
+            | Q(parent__parent__name__icontains=word)
+            | Q(parent__parent__parent__name__icontains=word)
+            | Exists(living)
+        )
+    total = queryset.count()
+    households = list(queryset.order_by("parent_id", "name", "pk")[:limit])  # entrance by entrance, room by room
+    labels = place_labels(households)
+    for household in households:
+        household.label = labels[household.pk]  # type: ignore[attr-defined]
+    return households, total
 
 
 def duplicate_anchor(place: Place) -> Place:
@@ -249,7 +348,7 @@ def duplicate_anchor(place: Place) -> Place:
 
 
 def possible_duplicates(
-    actor: Any,
+    actor: Actor,
     *,
     category: CaseCategory,
     place: Place,
@@ -276,13 +375,15 @@ def possible_duplicates(
     )
     if exclude is not None:
         queryset = queryset.exclude(pk=exclude.pk)
-    return list(queryset[:limit])
+    found = list(queryset[:limit])
+    label_case_places(found)
+    return found
 
 
 def case_trail(case: Case) -> list[CaseEvent]:
     return list(
         CaseEvent.objects.filter(case=case)
-        .select_related("to_place", "from_place", "to_department", "from_department")
+        .select_related("to_place", "from_place", "to_department", "from_department", "case__reporter_resident")
         .order_by("occurred_at", "id")
     )
 
@@ -291,18 +392,18 @@ def case_summonses(case: Case) -> list[Summons]:
     return list(case.summonses.select_related("department").order_by("summoned_at", "id"))
 
 
-def inbox(actor: Any, *, unread_only: bool = False) -> QuerySet[Notification]:
+def inbox(actor: Actor, *, unread_only: bool = False) -> QuerySet[Notification]:
     if not _is_person(actor):
         return Notification.objects.none()
-    queryset = Notification.objects.filter(recipient_id=actor.pk)
+    queryset = Notification.objects.filter(recipient_id=actor.pk).select_related("case__category")
     if unread_only:
         queryset = queryset.filter(read_at__isnull=True)
     return queryset.order_by("-created_at", "-id")
 
 
-def case_with_trail(actor: Any, case_id: Any) -> Case:
+def case_with_trail(actor: Actor, case_id: Any) -> Case:
     """The case with its trail and summonses loaded (for detail pages and the API)."""
     case = access_case(actor, case_id)
-    case.trail = case_trail(case)
-    case.summons_list = case_summonses(case)
+    case.trail = case_trail(case)  # type: ignore[attr-defined]
+    case.summons_list = case_summonses(case)  # type: ignore[attr-defined]
     return case

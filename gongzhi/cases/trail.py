@@ -1,11 +1,20 @@
-"""A case's trail in plain words, for the resident's phone and the staff detail page alike."""
+"""A case's trail in plain words, for the resident's phone and the staff detail page alike.
+
+Staff see who did each step. The resident who raised the request is named in the trail as in the request's header
+(``reporter_label``): masked (杨**), "anonymous" when they asked to be hidden, "you" for themselves — so the trail
+never shows a full name the header hides.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .models import CaseChannel, CaseEvent, CaseEventKind, CaseLevel, Satisfaction
+from gongzhi.core.masking import mask_name
+
+from .models import Case, CaseChannel, CaseEvent, CaseEventKind, CaseLevel, Satisfaction
 
 
 def _level(value: str) -> str:
@@ -88,12 +97,33 @@ def describe_event(event: CaseEvent) -> str:
         return _("Request #%(number)s about the same matter was merged into this one.") % {
             "number": data.get("case", "")
         }
+    if kind == CaseEventKind.UNMERGED:
+        return _("The merge into request #%(number)s was undone: it is handled on its own again.") % {
+            "number": data.get("from", "")
+        }
+    if kind == CaseEventKind.SEPARATED:
+        return _("Request #%(number)s is no longer merged into this one.") % {"number": data.get("case", "")}
     return str(CaseEventKind(kind).label) if kind in CaseEventKind.values else kind
 
 
-def trail_lines(events: list[CaseEvent], *, with_actor: bool = False, hidden_actor_id: int | None = None) -> list[dict]:
+def reporter_label(case: Case, viewer: Any, *, fallback: str = "") -> str:
+    """Who raised the request, as the request's header and trail show it: "you", "anonymous", or the masked name
+    (of the resident, else of the contact, else of ``fallback``)."""
+    if case.reporter_account_id and case.reporter_account_id == getattr(viewer, "pk", None):
+        return _("you")
+    if case.is_anonymous:
+        return _("anonymous")
+    if case.reporter_resident is not None:
+        return mask_name(case.reporter_resident.name)
+    return mask_name(case.contact_name or fallback)
+
+
+def trail_lines(
+    events: list[CaseEvent], *, with_actor: bool = False, hidden_actor_id: int | None = None, viewer: Any = None
+) -> list[dict]:
     """[{occurred_at, kind, level, text[, actor]}] for a list of events (oldest first). ``hidden_actor_id`` is the
-    account of an anonymous reporter: their name never shows, not even to staff."""
+    account of an anonymous reporter: their name never shows, not even to staff. Steps taken by the resident who
+    raised the request name them as the header does (``reporter_label``, masked), whoever reads the trail."""
     lines = []
     for event in events:
         line = {
@@ -104,6 +134,12 @@ def trail_lines(events: list[CaseEvent], *, with_actor: bool = False, hidden_act
         }
         if with_actor:
             hidden = hidden_actor_id is not None and event.actor_id == hidden_actor_id
-            line["actor"] = _("anonymous") if hidden else event.actor_label
+            case = event.case
+            if hidden:
+                line["actor"] = _("anonymous")
+            elif event.actor_id is not None and event.actor_id == case.reporter_account_id:
+                line["actor"] = reporter_label(case, viewer, fallback=event.actor_label)
+            else:
+                line["actor"] = event.actor_label
         lines.append(line)
     return lines

@@ -4,8 +4,9 @@
   place described in words, anonymous if they wish), follow it (the trail in plain words), rate it, withdraw it.
 - Handlers (grid workers, community, street, departments): the queue with filters, sort, search and pages; the
   request page with the actions the state machine and their place allow.
-- Building heads and grid workers record a request during a household visit; staff enter hotline requests one by
-  one or import the 12345 spreadsheet in the background, with a progress page and a row-by-row report.
+- Elsewhere: household visits (``visit_views.py``), hotline requests entered one by one or imported from the 12345
+  spreadsheet (``hotline_views.py``), merging with its confirmation and undo (``merge_views.py``), Open311 keys and
+  the categories' questions (``open311_views.py``).
 - The in-app inbox, the unread badge in the top bar and the card on the home page.
 
 Views are thin: parse input → fetch through a selector or ``access_*`` → one service call → render. Refusals come
@@ -15,37 +16,33 @@ to people who may see the request, never from a public media URL.
 
 from __future__ import annotations
 
-import uuid
-from datetime import datetime, timedelta
-from pathlib import Path
+from datetime import datetime
 from typing import Any
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.db.models import F, Q, QuerySet
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from gongzhi.core import jobs
 from gongzhi.core.access import reach
 from gongzhi.core.errors import DomainError, NotFound, ValidationFailed
 from gongzhi.core.masking import mask_name, mask_phone
-from gongzhi.core.models import Progress
+from gongzhi.core.pagination import page_of
 from gongzhi.core.roles import Permission
 from gongzhi.core.tree import subtree_q
+from gongzhi.core.uploads import clean_photos
 from gongzhi.core.views_support import domain_errors, private_file_response
 from gongzhi.people.models import Organisation
 from gongzhi.places.models import Place, PlaceKind
-from gongzhi.places.selectors import access_place, household_address_labels, place_queryset
 
-from . import services
-from .hotline import MAX_ROWS, _PlaceMatcher, hotline_import
+from . import held_photos, services
+from .attributes import answer_lines
+from .merging import can_unmerge, unmerge_deadline
 from .models import (
     OPEN_STATES,
     Case,
@@ -55,38 +52,35 @@ from .models import (
     CaseState,
     Satisfaction,
 )
+from .notifications import notification_mark_read
+from .routing import next_level
 from .selectors import (
     QueueFilters,
     access_case,
     access_category,
     can_handle,
     case_queryset,
+    case_search_q,
     case_summonses,
     case_trail,
     category_list,
+    configures_categories,
     handler_queue,
     handling_grants,
     inbox,
+    label_case_places,
     my_cases,
     possible_duplicates,
     resident_households,
 )
+from .summonses import SUMMONS_DEFAULT_HOURS, case_summon
 from .trail import trail_lines
+from .transitions import MAX_PHOTO_BYTES, MAX_PHOTOS, TEXT_MAX, allowed_actions
 
 PER_PAGE = 30
 SEARCH_MAX = 50
-TEXT_MAX = services.TEXT_MAX
-REASON_MAX = services.REASON_MAX
-MAX_PHOTOS = services.MAX_PHOTOS
-MAX_PHOTO_BYTES = services.MAX_PHOTO_BYTES
 CHOICE_LIMIT = 500
-HOTLINE_PROGRESS_KIND = "cases.hotline_import"
-HOTLINE_ERRORS_SHOWN = 300
-STALLED_AFTER = timedelta(minutes=10)
 SORTS = ("deadline", "newest", "oldest")
-
-# The first bytes of the photo formats the services accept (JPEG, PNG, WebP, HEIC).
-_MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n")
 
 
 # ---------------------------------------------------------------- helpers
@@ -106,29 +100,10 @@ def _is_handler(user) -> bool:
     return bool(paths or organisations)
 
 
-def _looks_like_image(head: bytes) -> bool:
-    if any(head.startswith(magic) for magic in _MAGIC):
-        return True
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return True
-    return head[4:8] == b"ftyp" and head[8:12] in (b"heic", b"heix", b"mif1", b"msf1", b"hevc")
-
-
 def photos_from(request) -> list:
-    """The uploaded photos, checked: at most nine, images only (by type and by their first bytes), 10 MB each."""
-    photos = request.FILES.getlist("photos")
-    if len(photos) > MAX_PHOTOS:
-        raise ValidationFailed(fields={"photos": _("Attach at most %(count)d photos.") % {"count": MAX_PHOTOS}})
-    for photo in photos:
-        if photo.size > MAX_PHOTO_BYTES:
-            raise ValidationFailed(fields={"photos": _("Each photo must be smaller than 10 MB.")})
-        content_type = getattr(photo, "content_type", "") or ""
-        photo.seek(0)
-        head = photo.read(16)
-        photo.seek(0)
-        if not content_type.startswith("image/") or not _looks_like_image(head):
-            raise ValidationFailed(fields={"photos": _("Attach photos as JPEG, PNG, WebP or HEIC.")})
-    return photos
+    """The uploaded photos, checked: at most nine, pictures only (by their first bytes), 10 MB each; each one
+    re-encoded without its EXIF (no GPS position leaves with a resident's photo)."""
+    return clean_photos(request.FILES.getlist("photos"), max_count=MAX_PHOTOS, max_bytes=MAX_PHOTO_BYTES)
 
 
 def _errors(error: DomainError) -> dict[str, list[str]]:
@@ -156,10 +131,6 @@ def _reporter_label(case: Case, viewer) -> str:
     return mask_name(case.contact_name)
 
 
-def _intake_places(actor, permission: str, kinds: tuple[str, ...]) -> list[Place]:
-    return list(place_queryset(actor, permission).filter(kind__in=kinds).order_by("path")[:CHOICE_LIMIT])
-
-
 # ---------------------------------------------------------------- where "Requests" leads
 
 
@@ -180,8 +151,7 @@ def home(request):
 @require_GET
 def mine(request):
     user = request.user
-    paginator = Paginator(my_cases(user), PER_PAGE)
-    page = paginator.get_page(request.GET.get("page"))
+    page = page_of(request, my_cases(user), per_page=PER_PAGE)
     _mark_late(page.object_list)
     context = {
         "page": page,
@@ -241,17 +211,36 @@ def case_new(request):
         "anonymous": request.POST.get("anonymous") == "1",
     }
     context["form"] = form
+    # Every field is checked at once, and photos already checked are held for the next try (held_photos.py).
+    token = request.POST.get("held", "")
+    problems: dict[str, Any] = {}
+    photos: list = []
+    if request.FILES.getlist("photos"):
+        try:
+            photos = photos_from(request)
+        except DomainError as error:
+            problems.update(_errors(error))
+            photos = held_photos.load(user, token)  # a bad new file does not cost the photos already kept
+    elif request.POST.get("drop_held") != "1":
+        photos = held_photos.load(user, token)
+    category = None
+    if not form["category"]:
+        problems["category"] = [_("Choose what the request is about.")]
+    else:
+        try:
+            category = access_category(form["category"])
+        except NotFound:
+            problems["category"] = [_("Choose what the request is about.")]
+    if not form["text"].strip():
+        problems["text"] = [_("Say what the matter is.")]
+    place = places.get(form["where"]) if form["where"] in ("household", "building", "community") else None
+    if place is None:
+        problems["where"] = [_("Choose where the matter is.")]
+    if form["where"] == "community" and not form["location_text"].strip():
+        problems["location_text"] = [_("Say where it is, for example “the lamp by the east gate”.")]
     try:
-        if not form["category"]:
-            raise ValidationFailed(fields={"category": _("Choose what the request is about.")})
-        category = access_category(form["category"])
-        place = places.get(form["where"]) if form["where"] in ("household", "building", "community") else None
-        if place is None:
-            raise ValidationFailed(fields={"where": _("Choose where the matter is.")})
-        if form["where"] == "community" and not form["location_text"].strip():
-            raise ValidationFailed(
-                fields={"location_text": _("Say where it is, for example “the lamp by the east gate”.")}
-            )
+        if problems:
+            raise ValidationFailed(fields=problems)
         case = services.case_submit(
             actor=user,
             category=category,
@@ -260,11 +249,15 @@ def case_new(request):
             location_text=form["location_text"],
             channel=CaseChannel.RESIDENT_APP,
             anonymous=form["anonymous"],
-            photos=photos_from(request),
+            photos=photos,
         )
     except DomainError as error:
-        context.update(error=error, errors=_errors(error))
+        kept = held_photos.hold(user, photos, token=token)
+        if not kept:
+            held_photos.release(user, token)
+        context.update(error=error, errors=_errors(error), held=kept)
         return render(request, "cases/new.html", context, status=error.status)
+    held_photos.release(user, token)
     messages.success(request, _("Your request %(number)s was sent.") % {"number": case.number})
     return redirect(f"{reverse('cases:detail', args=[case.pk])}?new=1")
 
@@ -300,7 +293,7 @@ def _detail_context(request, case: Case) -> dict[str, Any]:
     user = request.user
     handler = can_handle(user, case)
     is_reporter = case.reporter_account_id == user.pk
-    actions = services.allowed_actions(user, case)
+    actions = allowed_actions(user, case)
     staff_view = not is_reporter or handler
     context: dict[str, Any] = {
         "case": case,
@@ -308,7 +301,9 @@ def _detail_context(request, case: Case) -> dict[str, Any]:
             case_trail(case),
             with_actor=staff_view,
             hidden_actor_id=case.reporter_account_id if case.is_anonymous else None,
+            viewer=user,
         ),
+        "answers": answer_lines(case),
         "photos": list(case.photos.order_by("uploaded_at", "id")),
         "summonses": case_summonses(case),
         "actions": actions,
@@ -322,11 +317,14 @@ def _detail_context(request, case: Case) -> dict[str, Any]:
         "errors": {},
         "error": None,
         "open_action": "",
-        "next_level": CaseLevel(services.next_level(case.level)).label if services.next_level(case.level) else "",
+        "next_level": CaseLevel(next_level(case.level)).label if next_level(case.level) else "",
         "show_duplicates": request.GET.get("new") == "1" or "merge" in actions,
         "max_photos": MAX_PHOTOS,
     }
     _mark_late([case])
+    label_case_places([case])
+    if case.state == CaseState.DUPLICATE and can_unmerge(user, case):
+        context.update(can_unmerge=True, unmerge_until=unmerge_deadline(case))
     if context["show_duplicates"]:
         context["duplicates"] = possible_duplicates(user, category=case.category, place=case.place, exclude=case)
     if "refer" in actions:
@@ -380,8 +378,8 @@ def _run_action(request, case: Case, action: str, form: dict[str, str]) -> str:
         return _("The request was referred.")
     if action == "summon":
         department = Organisation.objects.filter(pk=_int(form["department"]), is_active=True).first()
-        hours = _int(form["respond_within_hours"]) or services.SUMMONS_DEFAULT_HOURS
-        services.case_summon(
+        hours = _int(form["respond_within_hours"]) or SUMMONS_DEFAULT_HOURS
+        case_summon(
             actor=user, case=case, department=department, note=form["note"], respond_within_hours=hours
         )
         return _("The department was summoned.")
@@ -484,11 +482,7 @@ def _area_cases(actor, filters: QueueFilters) -> QuerySet[Case]:
     if filters.overdue:
         queryset = queryset.filter(is_overdue=True)
     if filters.search:
-        condition = Q(text__icontains=filters.search) | Q(location_text__icontains=filters.search)
-        condition |= Q(external_ref=filters.search)
-        if filters.search.isdigit():
-            condition |= Q(pk=int(filters.search))
-        queryset = queryset.filter(condition)
+        queryset = queryset.filter(case_search_q(filters.search))
     return queryset.select_related("category", "place", "handling_place", "handling_department").order_by(
         "-submitted_at", "-id"
     )
@@ -513,9 +507,9 @@ def queue(request):
         queryset = queryset.order_by("submitted_at", "id")
     elif scope == "area":
         queryset = queryset.order_by(F("resolve_by").asc(nulls_last=True), "-submitted_at", "-id")
-    paginator = Paginator(queryset, PER_PAGE)
-    page = paginator.get_page(request.GET.get("page"))
+    page = page_of(request, queryset, per_page=PER_PAGE)
     _mark_late(page.object_list)
+    label_case_places(page.object_list)
     context = {
         "page": page,
         "cases": page.object_list,
@@ -531,273 +525,12 @@ def queue(request):
         "can_record": not reach(user, Permission.CASE_INTAKE).is_empty,
         "can_import": not reach(user, Permission.CASE_IMPORT).is_empty,
         "can_visit": not reach(user, Permission.VISIT_LOG).is_empty,
+        "can_configure": not reach(user, Permission.CASE_CONFIGURE).is_empty,
+        "configures_categories": configures_categories(user),
     }
     if request.htmx and request.htmx.target == "case-results":
         return render(request, "cases/_queue_results.html", context)
     return render(request, "cases/queue.html", context)
-
-
-# ---------------------------------------------------------------- recording during a household visit
-
-
-def _visit_households(user) -> list[Place]:
-    households = list(
-        place_queryset(user, Permission.VISIT_LOG).filter(kind=PlaceKind.HOUSEHOLD).order_by("path")[:CHOICE_LIMIT]
-    )
-    labels = household_address_labels(households)
-    for household in households:
-        household.label = labels[household.pk]
-    return households
-
-
-@login_required
-@domain_errors
-@require_http_methods(["GET", "POST"])
-def visit_new(request):
-    """A building head or grid worker logs a household visit; an opinion can become a request in the same step."""
-    user = request.user
-    if reach(user, Permission.VISIT_LOG).is_empty:
-        raise NotFound()
-    today = timezone.localdate()
-    context: dict[str, Any] = {
-        "households": _visit_households(user),
-        "categories": list(category_list()),
-        "form": {"visited_on": today.isoformat(), "outcome": "none"},
-        "errors": {},
-        "error": None,
-        "today": today,
-    }
-    if request.method == "GET":
-        return render(request, "cases/visit.html", context)
-    form = {
-        "household": request.POST.get("household", ""),
-        "visited_on": request.POST.get("visited_on", ""),
-        "findings": request.POST.get("findings", "")[:TEXT_MAX],
-        "opinion": request.POST.get("opinion", "")[:TEXT_MAX],
-        "outcome": request.POST.get("outcome", "none"),
-        "category": request.POST.get("category", ""),
-    }
-    context["form"] = form
-    try:
-        household = access_place(user, form["household"], Permission.VISIT_LOG) if form["household"] else None
-        if household is None:
-            raise ValidationFailed(fields={"household": _("Choose the household you visited.")})
-        try:
-            visited_on = datetime.strptime(form["visited_on"], "%Y-%m-%d").date()
-        except ValueError:
-            raise ValidationFailed(fields={"visited_on": _("Give the date of the visit.")}) from None
-        create_case = form["outcome"] == "case"
-        category = None
-        if create_case:
-            if not form["category"]:
-                raise ValidationFailed(fields={"category": _("Choose a category for the case.")})
-            category = access_category(form["category"])
-        visit = services.visit_log(
-            actor=user,
-            household=household,
-            visited_on=visited_on,
-            findings=form["findings"],
-            opinion=form["opinion"],
-            handled_on_spot=form["outcome"] == "handled",
-            create_case=create_case,
-            category=category,
-        )
-    except DomainError as error:
-        context.update(error=error, errors=_errors(error))
-        return render(request, "cases/visit.html", context, status=error.status)
-    if visit.became_case_id:
-        messages.success(request, _("The visit is logged and the opinion was passed up as a request."))
-        return redirect("cases:detail", visit.became_case_id)
-    messages.success(request, _("The visit is logged."))
-    return redirect("cases:visit_new")
-
-
-# ---------------------------------------------------------------- hotline requests (staff)
-
-
-def _hotline_places(user, permission: str) -> list[Place]:
-    return _intake_places(user, permission, (PlaceKind.STREET, PlaceKind.COMMUNITY))
-
-
-@login_required
-@domain_errors
-@require_http_methods(["GET", "POST"])
-def hotline_new(request):
-    """Staff enter one hotline work order: the address is matched to the deepest place under the chosen one."""
-    user = request.user
-    if reach(user, Permission.CASE_INTAKE).is_empty:
-        raise NotFound()
-    places = _hotline_places(user, Permission.CASE_INTAKE)
-    context: dict[str, Any] = {
-        "places": places,
-        "categories": list(category_list()),
-        "form": {"under": str(places[0].pk) if len(places) == 1 else ""},
-        "errors": {},
-        "error": None,
-    }
-    if request.method == "GET":
-        return render(request, "cases/hotline_new.html", context)
-    names = ("under", "external_ref", "reported_at", "category", "text", "address", "contact_name", "contact_phone")
-    form = {name: request.POST.get(name, "")[:TEXT_MAX] for name in names}
-    context["form"] = form
-    try:
-        if not form["under"]:
-            raise ValidationFailed(fields={"under": _("Choose the street or community the call is about.")})
-        under = access_place(user, form["under"], Permission.CASE_INTAKE)
-        if not form["category"]:
-            raise ValidationFailed(fields={"category": _("Choose a category.")})
-        category = access_category(form["category"])
-        reported_at = None
-        if form["reported_at"]:
-            try:
-                reported_at = timezone.make_aware(datetime.strptime(form["reported_at"], "%Y-%m-%dT%H:%M"))
-            except ValueError:
-                raise ValidationFailed(fields={"reported_at": _("Write the call time as 2025-01-31 14:05.")}) from None
-        place_id = _PlaceMatcher(under).match(form["address"])
-        place = Place.objects.get(pk=place_id)
-        case = services.case_submit(
-            actor=user,
-            category=category,
-            text=form["text"],
-            place=place,
-            location_text=form["address"][:255],
-            channel=CaseChannel.HOTLINE,
-            contact_name=form["contact_name"],
-            contact_phone=form["contact_phone"],
-            external_ref=form["external_ref"],
-            reported_at=reported_at,
-        )
-    except DomainError as error:
-        context.update(error=error, errors=_errors(error))
-        return render(request, "cases/hotline_new.html", context, status=error.status)
-    messages.success(request, _("Hotline request %(number)s was entered.") % {"number": case.number})
-    return redirect("cases:detail", case.pk)
-
-
-def hotline_upload_path(token: str) -> Path:
-    return Path(settings.MEDIA_ROOT) / "imports" / "hotline" / f"{token}.xlsx"
-
-
-def hotline_import_task(
-    *, progress_id: int, actor_id: int, place_id: int, token: str, filename: str, language: str = ""
-) -> None:
-    """Run an uploaded hotline import (background) and record its outcome on the Progress row."""
-    from gongzhi.people.models import Account
-
-    path = hotline_upload_path(token)
-    rows = Progress.objects.filter(pk=progress_id)
-    with translation.override(language or settings.LANGUAGE_CODE):
-        rows.update(status=Progress.Status.RUNNING, message="importing", updated_at=timezone.now())
-        try:
-            actor = Account.objects.get(pk=actor_id)
-            place = Place.objects.get(pk=place_id)
-            with path.open("rb") as handle:
-                report = hotline_import(actor=actor, place=place, file_obj=handle, filename=filename)
-        except DomainError as error:
-            progress = rows.first()
-            rows.update(
-                status=Progress.Status.FAILED,
-                message=str(error.message)[:255],
-                result={**(progress.result if progress else {}), "refused": str(error.message)},
-                updated_at=timezone.now(),
-            )
-        except Exception as error:  # the page must say it failed rather than spin forever
-            rows.update(status=Progress.Status.FAILED, message=str(error)[:255], updated_at=timezone.now())
-            raise
-        else:
-            progress = rows.first()
-            status = Progress.Status.SUCCEEDED if report.ok else Progress.Status.FAILED
-            rows.update(
-                status=status,
-                message="done",
-                total=report.rows,
-                done=report.rows if report.ok else 0,
-                result={**(progress.result if progress else {}), **report.as_dict()},
-                updated_at=timezone.now(),
-            )
-        finally:
-            path.unlink(missing_ok=True)
-
-
-@login_required
-@domain_errors
-@require_http_methods(["GET", "POST"])
-def hotline_import_page(request):
-    """Upload the 12345 spreadsheet; the import runs in the background and the progress page follows it."""
-    user = request.user
-    if reach(user, Permission.CASE_IMPORT).is_empty:
-        raise NotFound()
-    places = _hotline_places(user, Permission.CASE_IMPORT)
-    selected = request.POST.get("place", "") or (str(places[0].pk) if len(places) == 1 else "")
-    error = ""
-    if request.method == "POST":
-        upload = request.FILES.get("file")
-        if not request.POST.get("place"):
-            error = _("Choose the street or community to import into.")
-        elif upload is None:
-            error = _("Choose the hotline file to upload.")
-        elif not (upload.name or "").lower().endswith(".xlsx"):
-            error = _("Upload the hotline's Excel workbook saved as .xlsx.")
-        else:
-            place = access_place(user, request.POST["place"], Permission.CASE_IMPORT)
-            return _start_hotline_import(request, place, upload)
-    imports = list(Progress.objects.filter(owner_id=user.pk, kind=HOTLINE_PROGRESS_KIND)[:20])
-    context = {
-        "places": places,
-        "selected": selected,
-        "error": error,
-        "imports": imports,
-        "max_rows": MAX_ROWS,
-    }
-    return render(request, "cases/hotline_import.html", context, status=422 if error else 200)
-
-
-def _start_hotline_import(request, place: Place, upload):
-    token = uuid.uuid4().hex
-    path = hotline_upload_path(token)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("wb") as target:
-        for chunk in upload.chunks():
-            target.write(chunk)
-    filename = (upload.name or "hotline.xlsx")[-120:]
-    progress = Progress.objects.create(
-        kind=HOTLINE_PROGRESS_KIND,
-        owner=request.user,
-        result={"place_id": place.pk, "place": place.name, "filename": filename},
-    )
-    jobs.enqueue(
-        "gongzhi.cases.views.hotline_import_task",
-        progress_id=progress.pk,
-        actor_id=request.user.pk,
-        place_id=place.pk,
-        token=token,
-        filename=filename,
-        language=translation.get_language() or "",
-    )
-    return redirect("cases:hotline_progress", progress.pk)
-
-
-@login_required
-@domain_errors
-@require_GET
-def hotline_progress(request, progress_id: int):
-    """The import's progress; htmx polls the status part until it is finished. Only its owner sees it."""
-    progress = Progress.objects.filter(pk=progress_id, owner_id=request.user.pk, kind=HOTLINE_PROGRESS_KIND).first()
-    if progress is None:
-        raise NotFound()
-    result = progress.result or {}
-    errors = result.get("errors") or []
-    context = {
-        "progress": progress,
-        "result": result,
-        "finished": progress.status in (Progress.Status.SUCCEEDED, Progress.Status.FAILED),
-        "stalled": progress.status in (Progress.Status.PENDING, Progress.Status.RUNNING)
-        and timezone.now() - progress.updated_at > STALLED_AFTER,
-        "errors": errors[:HOTLINE_ERRORS_SHOWN],
-        "errors_more": max(len(errors) - HOTLINE_ERRORS_SHOWN, 0),
-    }
-    template = "cases/_hotline_status.html" if request.htmx else "cases/hotline_progress.html"
-    return render(request, template, context)
 
 
 # ---------------------------------------------------------------- the inbox
@@ -808,8 +541,7 @@ def hotline_progress(request, progress_id: int):
 @require_GET
 def inbox_page(request):
     unread_only = request.GET.get("unread") == "1"
-    paginator = Paginator(inbox(request.user, unread_only=unread_only).select_related("case"), PER_PAGE)
-    page = paginator.get_page(request.GET.get("page"))
+    page = page_of(request, inbox(request.user, unread_only=unread_only).select_related("case"), per_page=PER_PAGE)
     context = {"page": page, "notifications": page.object_list, "unread_only": unread_only}
     return render(request, "cases/inbox.html", context)
 
@@ -820,7 +552,7 @@ def inbox_page(request):
 def inbox_read(request):
     """Mark one notification (``id``) or all of them read."""
     ids = [value for value in (_int(item) for item in request.POST.getlist("id")) if value is not None]
-    services.notification_mark_read(actor=request.user, notification_ids=ids or None)
+    notification_mark_read(actor=request.user, notification_ids=ids or None)
     if request.htmx:
         return inbox_badge(request)
     return redirect("cases:inbox")
@@ -834,7 +566,7 @@ def inbox_open(request, notification_id: int):
     notification = inbox(request.user).filter(pk=notification_id).first()
     if notification is None:
         raise NotFound()
-    services.notification_mark_read(actor=request.user, notification_ids=[notification.pk])
+    notification_mark_read(actor=request.user, notification_ids=[notification.pk])
     if notification.case_id:
         return redirect("cases:detail", notification.case_id)
     return redirect("cases:inbox")

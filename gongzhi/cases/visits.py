@@ -1,4 +1,4 @@
-"""Household visits beyond logging them (``services.visit_log``): settling an opinion left pending, and the weekly
+"""Household visits: logging one (``visit_log``), settling an opinion left pending, and the weekly
 summary each building head reports upward (seed 004: "小组长或楼栋长每周汇总上报入户调查数、意见收集办理数").
 
 An opinion raised on a visit ends in one of three ways:
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from django.db import transaction
@@ -23,31 +23,32 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from gongzhi.core.access import reach, require_authenticated
+from gongzhi.core.access import reach, require_authenticated, require_reach
+from gongzhi.core.actors import Actor
 from gongzhi.core.audit import audit_record
-from gongzhi.core.errors import Conflict, NotFound
+from gongzhi.core.errors import NotFound, ValidationFailed
 from gongzhi.core.figures import Period
 from gongzhi.core.roles import Permission, Role
 from gongzhi.core.tree import subtree_q
 from gongzhi.people.models import Account, Resident, RoleAssignment
 from gongzhi.places.models import Place, PlaceKind
 
+from .errors import CasesError
+from .locks import lock_visit
 from .models import CaseCategory, CaseChannel, HouseholdVisit, Notification, VisitOutcome
-from .services import REASON_MAX, TEXT_MAX, _text, case_submit, notify
+from .notifications import notify
+from .services import case_submit
+from .transitions import REASON_MAX, TEXT_MAX, clean_text, current_time
 
 SUMMARY_KIND_PREFIX = "visit.week."
 # Roles whose holders report a weekly summary even in a week without visits.
 SUMMARY_ROLES = (Role.BUILDING_HEAD, Role.ENTRANCE_HEAD)
 
 
-def _now(now: datetime | None) -> datetime:
-    return now or timezone.now()
-
-
 # ---------------------------------------------------------------- reads
 
 
-def visit_queryset(actor: Any) -> QuerySet[HouseholdVisit]:
+def visit_queryset(actor: Actor) -> QuerySet[HouseholdVisit]:
     """Visits the actor logged, and visits to households in their ``visit.log`` or ``case.view`` reach."""
     if actor is None or not getattr(actor, "is_authenticated", False) or not actor.is_active:
         return HouseholdVisit.objects.none()
@@ -63,7 +64,7 @@ def visit_queryset(actor: Any) -> QuerySet[HouseholdVisit]:
     return HouseholdVisit.objects.filter(condition)
 
 
-def access_visit(actor: Any, visit_id: Any) -> HouseholdVisit:
+def access_visit(actor: Actor, visit_id: Any) -> HouseholdVisit:
     """The visit, or NotFound whether it is missing or out of the actor's sight."""
     require_authenticated(actor)
     try:
@@ -81,38 +82,101 @@ def access_visit(actor: Any, visit_id: Any) -> HouseholdVisit:
     return visit
 
 
-def _may_settle(actor: Any, visit: HouseholdVisit) -> bool:
+def _may_settle(actor: Actor, visit: HouseholdVisit) -> bool:
     return visit.visitor_id == actor.pk or reach(actor, Permission.VISIT_LOG).covers(visit.household.path)
+
+
+# ---------------------------------------------------------------- logging a visit
+
+
+def visit_log(
+    *,
+    actor: Actor,
+    household: Place,
+    visited_on: date,
+    findings: str = "",
+    opinion: str = "",
+    handled_on_spot: bool = False,
+    create_case: bool = False,
+    category: CaseCategory | None = None,
+    reporter_resident: Resident | None = None,
+    now: datetime | None = None,
+) -> HouseholdVisit:
+    """Log a household visit; an opinion raised is handled on the spot, left pending, or becomes a case in the
+    same step (``create_case`` with a ``category``)."""
+    require_authenticated(actor)
+    now = current_time(now)
+    if household is None or household.kind != PlaceKind.HOUSEHOLD or not household.is_active:
+        raise NotFound()
+    require_reach(actor, Permission.VISIT_LOG, household.path)
+    if visited_on > timezone.localtime(now).date():
+        raise ValidationFailed(fields={"visited_on": _("The visit date cannot be in the future.")})
+    findings = clean_text(findings, "findings", required=False)
+    opinion = clean_text(opinion, "opinion", required=create_case or handled_on_spot)
+    if create_case and handled_on_spot:
+        raise ValidationFailed(fields={"create_case": _("An opinion handled on the spot does not become a case.")})
+    if create_case and category is None:
+        raise ValidationFailed(fields={"category": _("Choose a category for the case.")})
+    with transaction.atomic():
+        case = None
+        if create_case:
+            assert category is not None  # refused above
+            case = case_submit(
+                actor=actor,
+                category=category,
+                text=opinion,
+                place=household,
+                channel=CaseChannel.VISIT,
+                reporter_resident=reporter_resident,
+                now=now,
+            )
+            outcome = VisitOutcome.BECAME_CASE
+        elif not opinion:
+            outcome = VisitOutcome.NONE
+        else:
+            outcome = VisitOutcome.HANDLED_ON_SPOT if handled_on_spot else VisitOutcome.PENDING
+        visit = HouseholdVisit.objects.create(
+            household=household,
+            visitor=actor,
+            visited_on=visited_on,
+            findings=findings,
+            opinion=opinion,
+            outcome=outcome,
+            became_case=case,
+            created_at=now,
+        )
+        audit_record(
+            actor=actor,
+            action="visit.log",
+            target=visit,
+            place_path=household.path,
+            changes={"outcome": outcome, "case": case.pk if case else None},
+        )
+    return visit
 
 
 # ---------------------------------------------------------------- settling a pending opinion
 
 
-def _lock_pending(actor: Any, visit: HouseholdVisit) -> HouseholdVisit:
+def _lock_pending(actor: Actor, visit: HouseholdVisit) -> HouseholdVisit:
     require_authenticated(actor)
-    locked = (
-        HouseholdVisit.objects.select_for_update().filter(pk=getattr(visit, "pk", None)).values_list("pk", flat=True)
-    )
-    if not locked:
-        raise NotFound()
-    visit = HouseholdVisit.objects.select_related("household", "visitor").get(pk=locked[0])
+    visit = lock_visit(getattr(visit, "pk", None))
     if not _may_settle(actor, visit):
         raise NotFound()
     if visit.outcome != VisitOutcome.PENDING:
-        raise Conflict(
+        raise CasesError.INVALID_TRANSITION(
             _("This opinion is %(outcome)s; only a pending opinion can be settled.")
-            % {"outcome": VisitOutcome(visit.outcome).label},
-            code="invalid_transition",
+            % {"outcome": VisitOutcome(visit.outcome).label}
         )
     return visit
 
 
 def visit_opinion_handle(
-    *, actor: Any, visit: HouseholdVisit, note: str, now: datetime | None = None
+    *, actor: Actor, visit: HouseholdVisit, note: str, now: datetime | None = None
 ) -> HouseholdVisit:
     """A pending opinion was handled after the visit (by the visitor or someone who logs visits there)."""
-    now = _now(now)
-    note = _text(note, "note", limit=TEXT_MAX)
+    now = current_time(now)
+    note = clean_text(note, "note", limit=TEXT_MAX)
     with transaction.atomic():
         visit = _lock_pending(actor, visit)
         HouseholdVisit.objects.filter(pk=visit.pk, outcome=VisitOutcome.PENDING).update(
@@ -131,7 +195,7 @@ def visit_opinion_handle(
 
 def visit_opinion_to_case(
     *,
-    actor: Any,
+    actor: Actor,
     visit: HouseholdVisit,
     category: CaseCategory,
     note: str = "",
@@ -140,8 +204,8 @@ def visit_opinion_to_case(
 ) -> HouseholdVisit:
     """A pending opinion the visitor could not settle is passed up as a case (one step): the case is raised at the
     visited household through ``case_submit`` (channel ``visit``) and linked to the visit."""
-    now = _now(now)
-    note = _text(note, "note", required=False, limit=REASON_MAX)
+    now = current_time(now)
+    note = clean_text(note, "note", required=False, limit=REASON_MAX)
     with transaction.atomic():
         visit = _lock_pending(actor, visit)
         case = case_submit(
@@ -215,19 +279,23 @@ def _summary_counts() -> dict:
     }
 
 
-def _head_ids(place: Place | None) -> set[int]:
-    today = timezone.localdate()
-    queryset = RoleAssignment.objects.filter(
-        role__in=SUMMARY_ROLES, starts_on__lte=today, place__is_active=True, account__is_active=True
-    ).filter(Q(ends_on__isnull=True) | Q(ends_on__gte=today))
+def _head_ids(place: Place | None, today: date) -> set[int]:
+    queryset = RoleAssignment.objects.current(on=today).filter(role__in=SUMMARY_ROLES, place__is_active=True)
     if place is not None:
         queryset = queryset.filter(subtree_q(place.path, "place__path"))
     return set(queryset.values_list("account_id", flat=True))
 
 
-def visit_summaries(*, period: Period, place: Place | None = None, visitor_ids: set[int] | None = None) -> list:
+def visit_summaries(
+    *,
+    period: Period,
+    place: Place | None = None,
+    visitor_ids: set[int] | None = None,
+    now: datetime | None = None,
+) -> list:
     """One ``VisitSummary`` per visitor for the period (visits to households under ``place`` when given): every
-    building or entrance head under the place (also with no visits) and everyone who logged a visit there.
+    building or entrance head (on the day of ``now``) under the place, also with no visits, and everyone who
+    logged a visit there.
     Three queries whatever the number of visits."""
     visits = HouseholdVisit.objects.filter(visited_on__gte=period.first, visited_on__lte=period.last)
     if place is not None:
@@ -236,7 +304,7 @@ def visit_summaries(*, period: Period, place: Place | None = None, visitor_ids: 
         visits = visits.filter(visitor_id__in=visitor_ids)
     rows = {row.pop("visitor_id"): row for row in visits.values("visitor_id").annotate(**_summary_counts())}
     ids = set(rows)
-    heads = _head_ids(place)
+    heads = _head_ids(place, timezone.localdate(now))
     ids |= heads if visitor_ids is None else heads & visitor_ids
     labels = {account.pk: account.label for account in Account.objects.filter(pk__in=ids)}
     summaries = [
@@ -247,7 +315,7 @@ def visit_summaries(*, period: Period, place: Place | None = None, visitor_ids: 
     return sorted(summaries, key=lambda item: (item.visitor_label, item.visitor_id))
 
 
-def my_visit_summary(actor: Any, period: Period) -> VisitSummary:
+def my_visit_summary(actor: Actor, period: Period) -> VisitSummary:
     require_authenticated(actor)
     found = visit_summaries(period=period, visitor_ids={actor.pk})
     if found:
@@ -271,13 +339,13 @@ def _summary_text(summary: VisitSummary) -> str:
     }
 
 
-def _grid_workers_above(visitor_ids: set[int]) -> dict[int, set[int]]:
-    """visitor id → accounts holding the grid worker role on a grid above a place where the visitor holds a role
-    (three queries in all)."""
-    today = timezone.localdate()
-    active = Q(starts_on__lte=today, place__is_active=True) & (Q(ends_on__isnull=True) | Q(ends_on__gte=today))
-    visitor_places = RoleAssignment.objects.filter(active, account_id__in=visitor_ids).values_list(
-        "account_id", "place__path"
+def _grid_workers_above(visitor_ids: set[int], today: date) -> dict[int, set[int]]:
+    """visitor id → accounts holding the grid worker role on ``today`` on a grid above a place where the visitor
+    holds a role (three queries in all)."""
+    visitor_places = (
+        RoleAssignment.objects.current(on=today, active_accounts=False)
+        .filter(place__is_active=True, account_id__in=visitor_ids)
+        .values_list("account_id", "place__path")
     )
     grid_ids_by_visitor: dict[int, set[int]] = defaultdict(set)
     all_ancestor_ids: set[int] = set()
@@ -287,9 +355,11 @@ def _grid_workers_above(visitor_ids: set[int]) -> dict[int, set[int]]:
         all_ancestor_ids |= ids
     grids = set(Place.objects.filter(pk__in=all_ancestor_ids, kind=PlaceKind.GRID).values_list("pk", flat=True))
     workers: dict[int, set[int]] = defaultdict(set)
-    for account_id, place_id in RoleAssignment.objects.filter(
-        active, role=Role.GRID_WORKER, place_id__in=grids, account__is_active=True
-    ).values_list("account_id", "place_id"):
+    for account_id, place_id in (
+        RoleAssignment.objects.current(on=today)
+        .filter(role=Role.GRID_WORKER, place__is_active=True, place_id__in=grids)
+        .values_list("account_id", "place_id")
+    ):
         workers[place_id].add(account_id)
     return {
         visitor: {worker for grid in ids & grids for worker in workers[grid]}
@@ -306,12 +376,12 @@ def send_weekly_visit_summaries(*, period: Period | None = None, now: datetime |
     """Put each visitor's summary of the week (by default the week before ``now``) in their inbox and in the inbox
     of the grid workers above them. Idempotent: the notification kind names the week and the visitor, and a
     recipient who already has that summary does not get it again."""
-    now = _now(now)
+    now = current_time(now)
     period = period or Period.week(timezone.localtime(now).date()).previous()
-    summaries = visit_summaries(period=period)
+    summaries = visit_summaries(period=period, now=now)
     if not summaries:
         return {"summaries": 0, "notified": 0}
-    supervisors = _grid_workers_above({summary.visitor_id for summary in summaries})
+    supervisors = _grid_workers_above({summary.visitor_id for summary in summaries}, timezone.localdate(now))
     already = set(
         Notification.objects.filter(kind__startswith=f"{SUMMARY_KIND_PREFIX}{period.key}.").values_list(
             "recipient_id", "kind"

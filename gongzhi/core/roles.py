@@ -35,6 +35,7 @@ class Permission(models.TextChoices):
     RESIDENT_REVEAL = "resident.reveal", _("see unmasked personal data for a stated purpose")
     RESIDENT_EXPORT = "resident.export", _("export residents to Excel")
     ROSTER_IMPORT = "roster.import", _("import rosters")
+    PARTY_MANAGE = "party.manage", _("enter party members and their registration")
     ROLE_ASSIGN = "role.assign", _("assign roles")
     AUDIT_VIEW = "audit.view", _("read the audit log")
     CASE_VIEW = "case.view", _("see resident requests in the place's subtree")
@@ -68,6 +69,7 @@ _MANAGERS = _STAFF_VIEW | {
     P.RESIDENT_REVEAL,
     P.RESIDENT_EXPORT,
     P.ROSTER_IMPORT,
+    P.PARTY_MANAGE,
     P.ROLE_ASSIGN,
     P.AUDIT_VIEW,
 }
@@ -76,7 +78,9 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.DISTRICT_ADMIN: frozenset(_MANAGERS),
     Role.STREET_ADMIN: frozenset(_MANAGERS),
     Role.COMMUNITY_SECRETARY: frozenset(_MANAGERS),
-    Role.COMMUNITY_WORKER: frozenset(_STAFF_VIEW | {P.RESIDENT_REVEAL, P.RESIDENT_EXPORT, P.ROSTER_IMPORT}),
+    Role.COMMUNITY_WORKER: frozenset(
+        _STAFF_VIEW | {P.RESIDENT_REVEAL, P.RESIDENT_EXPORT, P.ROSTER_IMPORT, P.PARTY_MANAGE}
+    ),
     Role.REVIEW_COMMITTEE_MEMBER: frozenset({P.PLACE_VIEW}),
     Role.GRID_WORKER: frozenset(_STAFF_VIEW | {P.RESIDENT_REVEAL, P.RESIDENT_EXPORT}),
     Role.BUILDING_HEAD: frozenset(_STAFF_VIEW),

@@ -35,14 +35,25 @@ def platform_models() -> list[type[models.Model]]:
     ]
 
 
+# Bookkeeping that any request may touch without changing anything a person owns: when a token was last used,
+# when someone last logged in. A refusal may move these; everything else must stay as it was.
+BOOKKEEPING_FIELDS: dict[str, set[str]] = {
+    "people.apitoken": {"last_used_at"},
+    "people.account": {"last_login"},
+}
+
+
 def snapshot(*, ignore: Iterable[type[models.Model]] = ()) -> Snapshot:
-    """Every row of every platform table, by table, ordered by primary key."""
+    """Every row of every platform table (bookkeeping columns left out), by table, ordered by primary key."""
     skipped = {model._meta.db_table for model in ignore}
-    return {
-        model._meta.db_table: list(model._base_manager.order_by("pk").values_list())
-        for model in platform_models()
-        if model._meta.db_table not in skipped
-    }
+    tables: Snapshot = {}
+    for model in platform_models():
+        if model._meta.db_table in skipped:
+            continue
+        volatile = BOOKKEEPING_FIELDS.get(model._meta.label_lower, set())
+        columns = [field.attname for field in model._meta.concrete_fields if field.name not in volatile]
+        tables[model._meta.db_table] = list(model._base_manager.order_by("pk").values_list(*columns))
+    return tables
 
 
 def changed_tables(before: Snapshot, after: Snapshot) -> list[str]:

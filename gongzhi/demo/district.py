@@ -17,6 +17,7 @@ from datetime import date, timedelta
 from django.db import transaction
 from django.db.models import CharField, OuterRef, Subquery, Value
 from django.db.models.functions import Cast, Concat
+from django.utils.translation import gettext as _
 
 from gongzhi.core.crypto import blind_index, encrypt_text
 from gongzhi.core.masking import mask_id_card
@@ -169,7 +170,7 @@ class _People:
                 roles.append((Relation.SPOUSE, age + rng.randint(-4, 4), not male, None))
             else:
                 roles.append((Relation.CHILD, max(0, age - rng.randint(22, 34)), rng.random() < 0.5, family))
-        for _ in range(size - 1 - len(roles)):
+        for _member in range(size - 1 - len(roles)):
             pick = rng.random()
             if pick < 0.6 and age >= 22:
                 roles.append((Relation.CHILD, max(0, age - rng.randint(22, 36)), rng.random() < 0.5, family))
@@ -204,7 +205,7 @@ def _age(resident: Resident) -> int:
 
 
 def _credit_code(rng: random.Random) -> str:
-    return "9141" + "".join(rng.choice("0123456789ABCDEFGHJKLMNPQRTUWXY") for _ in range(14))
+    return "9141" + "".join(rng.choice("0123456789ABCDEFGHJKLMNPQRTUWXY") for _char in range(14))
 
 
 class DistrictBuilder:
@@ -235,7 +236,10 @@ class DistrictBuilder:
         built = DistrictBuilt(district=district, streets=streets, counts=self.counts)
         self.count("place", 1 + len(streets) + len(communities))
         for community_spec, community in zip(spec.communities, communities, strict=True):
-            self.log(f"{community_spec.name}: {community_spec.households} households")
+            self.log(
+                _("%(name)s: %(households)d households")
+                % {"name": community_spec.name, "households": community_spec.households}
+            )
             result = CommunityBuilt(spec=community_spec, community=community)
             self._places(result)
             self._organisations(result)
@@ -268,7 +272,7 @@ class DistrictBuilder:
                     grid_level=1,
                 )
                 grids_l1.append(grid)
-                for _ in range(buildings_in_grid):
+                for _building in range(buildings_in_grid):
                     building_number += 1
                     buildings_plan.append((grid, building_number))
         for grid, number in buildings_plan:

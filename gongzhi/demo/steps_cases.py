@@ -8,10 +8,15 @@ notifications and the audit log are real.
   logins. Each one lives its life on a simulated clock (accepted, started, passed up, resolved, rated, reopened,
   rejected, withdrawn, merged), and the deadline job runs every two working hours in between, so requests that
   waited too long are marked overdue and passed up exactly as in production.
-- Household visits by the building head (weekly) and the grid worker, some opinions becoming requests; a few
+- Whatever the day: the ``resident`` login's newest request was raised half an hour ago (inside its deadline), and
+  two requests left alone for weeks have been passed up the ladder as overdue.
+- Household visits by the building head (weekly, this week's included), some opinions becoming requests; a few
   disputes with mediation sessions.
 
-Deterministic for a seed (``context.rng("cases")``, dates counted back from today) and quick.
+``top_up`` brings a database loaded on an earlier day current: the requests and visits since the newest (at most
+ten weeks), the deadline job run over the days between (old requests passed up as they would have been).
+
+Deterministic for a seed and a day (``context.rng``, dates counted back from ``context.now``) and quick.
 """
 
 from __future__ import annotations
@@ -21,89 +26,36 @@ import itertools
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 
+from django.db.models import Max
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from gongzhi.cases.models import OPEN_STATES
 from gongzhi.core.errors import DomainError
 from gongzhi.core.tree import subtree_q
 from gongzhi.people.models import Organisation, OrganisationKind, Resident
 from gongzhi.places.models import Place, PlaceKind
 
-# (code, name, first level, hotline names, description)
-CATEGORIES = (
-    ("streetlight", "路灯照明", "grid", "路灯,照明,路灯损坏", "路灯不亮、闪烁、灯杆损坏"),
-    ("sanitation", "环境卫生", "grid", "垃圾,卫生,环境", "垃圾清运、楼道杂物、卫生死角"),
-    ("neighbour", "邻里关系", "grid", "邻里,纠纷", "邻里之间的矛盾和小事"),
-    ("noise", "噪音扰民", "community", "噪音,扰民", "施工、广场舞、商铺噪音"),
-    ("property", "物业服务", "community", "物业,电梯,门禁", "电梯、门禁、物业收费和服务"),
-    ("parking", "停车管理", "community", "停车,车位", "乱停车、车位、充电桩"),
-    ("illegal-building", "违章搭建", "street", "违建,搭建", "私搭乱建、占用公共空间"),
-    ("roads", "道路设施", "district_department", "道路,井盖,路面", "路面破损、井盖缺失"),
-    ("utilities", "供水供暖", "district_department", "供水,供暖,停水", "停水、水压低、暖气不热"),
+from .cases_catalogue import (
+    CATEGORIES,
+    CATEGORY_POLICIES,
+    ESCALATE_REASONS,
+    HOLIDAYS,
+    POLICIES,
+    REJECT_REASONS,
+    RESOLUTIONS,
+    SPOTS,
+    TEXTS,
+    fixed_date_holidays,
 )
-# (level, unit, accept within, resolve within): the level's defaults.
-POLICIES = (
-    ("grid", "working_hours", 4, 24),
-    ("community", "working_days", 1, 3),
-    ("street", "working_days", 1, 5),
-    ("district_department", "working_days", 1, 7),
-    ("city", "working_days", 2, 10),
-)
-# Category-specific policies: (category, level, unit, accept, resolve).
-CATEGORY_POLICIES = (("streetlight", "grid", "working_hours", 2, 16), ("noise", "community", "working_hours", 2, 8))
 
-# The State Council's holiday schedule (节假日安排): (holidays as (first, last, name)), make-up working days.
-HOLIDAYS: dict[int, tuple[tuple[tuple[str, str, str], ...], tuple[str, ...]]] = {
-    2025: (
-        (
-            ("2025-01-01", "2025-01-01", "元旦"),
-            ("2025-01-28", "2025-02-04", "春节"),
-            ("2025-04-04", "2025-04-06", "清明节"),
-            ("2025-05-01", "2025-05-05", "劳动节"),
-            ("2025-05-31", "2025-06-02", "端午节"),
-            ("2025-10-01", "2025-10-08", "国庆节、中秋节"),
-        ),
-        ("2025-01-26", "2025-02-08", "2025-04-27", "2025-09-28", "2025-10-11"),
-    ),
-    2026: (
-        (
-            ("2026-01-01", "2026-01-03", "元旦"),
-            ("2026-02-15", "2026-02-23", "春节"),
-            ("2026-04-04", "2026-04-06", "清明节"),
-            ("2026-05-01", "2026-05-05", "劳动节"),
-            ("2026-06-19", "2026-06-21", "端午节"),
-            ("2026-09-25", "2026-09-27", "中秋节"),
-            ("2026-10-01", "2026-10-07", "国庆节"),
-        ),
-        ("2026-01-04", "2026-02-14", "2026-02-28", "2026-05-09", "2026-09-20", "2026-10-10"),
-    ),
-}
+TITLE = gettext_lazy("Residents' requests: cases, deadlines, visits and disputes")
 
-TEXTS = {
-    "streetlight": ("路灯晚上不亮，走路看不清", "路灯一直闪，影响休息", "小区东门路灯坏了好几天"),
-    "sanitation": ("垃圾桶满了没人清运", "楼道里堆放杂物，有安全隐患", "绿化带里有建筑垃圾"),
-    "neighbour": ("楼上漏水到我家，协商不成", "邻居在楼道养狗，气味很大", "楼上晚上经常拖动家具"),
-    "noise": ("晚上广场舞音响太大", "附近工地夜间施工", "楼下商铺音响声音太大"),
-    "property": ("电梯经常停运", "单元门禁坏了", "物业维修不及时"),
-    "parking": ("消防通道被车堵住", "充电桩不够用", "外来车辆长期占用车位"),
-    "illegal-building": ("一楼住户私自扩建院子", "楼顶有人搭建彩钢房", "公共绿地被圈占"),
-    "roads": ("小区门口路面塌陷", "井盖缺失有危险", "人行道砖松动"),
-    "utilities": ("水压太低，高层用不上水", "暖气不热", "停水没有提前通知"),
-}
-SPOTS = ("3号楼与5号楼之间", "东门口", "南侧停车场", "中心花园", "西门岗亭旁", "北侧围墙边")
-RESOLUTIONS = ("已联系维修人员处理完毕", "已现场协调，问题解决", "已督促物业整改到位", "已安排清运并加强巡查")
-ESCALATE_REASONS = ("超出网格处置权限", "需要社区协调多方", "涉及执法，需街道处理", "需要职能部门处置")
-REJECT_REASONS = ("属于民事纠纷，已告知通过法律途径解决", "不属于本社区管辖范围")
-TICK = timedelta(hours=2)
-
-
-def _fixed_date_holidays(year: int) -> tuple[tuple[str, str, str], ...]:
-    """The statutory holidays that fall on the same solar dates every year (元旦, 劳动节, 国庆节)."""
-    return (
-        (f"{year}-01-01", f"{year}-01-01", "元旦"),
-        (f"{year}-05-01", f"{year}-05-05", "劳动节"),
-        (f"{year}-10-01", f"{year}-10-07", "国庆节"),
-    )
+TICK = timedelta(hours=2)  # how often the deadline job runs in the simulation
 WEEKS = 10
+# Requests nobody takes up, so the ladder always shows overdue ones: (category, days ago, stage).
+LEFT_ALONE = (("illegal-building", 25, "submitted"), ("property", 20, "in_progress"))
 
 
 def is_loaded() -> bool:
@@ -117,13 +69,13 @@ def _at(day: date, hour: int, minute: int = 0) -> datetime:
 
 
 class _Builder:
-    def __init__(self, context):
+    def __init__(self, context, stream: str = "cases"):
         from gongzhi.cases.worktime import WorkCalendar
 
         self.context = context
-        self.rng = context.rng("cases")
-        self.now = timezone.now()
-        self.today = timezone.localdate()
+        self.rng = context.rng(stream)
+        self.now: datetime = context.now
+        self.today: date = context.today
         self.logins = {
             name: context.account(name)
             for name in (
@@ -142,6 +94,8 @@ class _Builder:
         self.queue: list[tuple[datetime, int, Callable[[datetime], None]]] = []
         self.serial = itertools.count()
         self.calendar = WorkCalendar
+        self.visit_moments: list[datetime] = []
+        self.closed_on: date | None = None  # the day the unrated cases were last closed
 
     def count(self, name: str, amount: int = 1) -> None:
         self.counts[name] = self.counts.get(name, 0) + amount
@@ -155,9 +109,9 @@ class _Builder:
     def configure(self) -> dict:
         from gongzhi.cases.models import CalendarDay, CaseCategory, DeadlinePolicy
 
-        categories = {}
+        categories, created = {}, 0
         for order, (code, name, level, hotline_names, description) in enumerate(CATEGORIES, start=1):
-            categories[code], _created = CaseCategory.objects.get_or_create(
+            categories[code], made = CaseCategory.objects.get_or_create(
                 code=code,
                 defaults={
                     "name": name,
@@ -167,6 +121,7 @@ class _Builder:
                     "sort_order": order,
                 },
             )
+            created += made
         for level, unit, accept, resolve in POLICIES:
             DeadlinePolicy.objects.get_or_create(
                 category=None, level=level, defaults={"unit": unit, "accept_within": accept, "resolve_within": resolve}
@@ -184,17 +139,21 @@ class _Builder:
             else:
                 # The State Council publishes each year's schedule late in the year before; until staff enter it,
                 # the holidays on fixed solar dates stand in (the lunar ones and make-up days need the schedule).
-                self.context.log(f"cases: no holiday schedule for {year}; the fixed-date holidays stand in")
-                holidays, workdays = _fixed_date_holidays(year), ()
+                self.context.detail(
+                    _("No holiday schedule for %(year)d yet: the holidays on fixed dates stand in.") % {"year": year}
+                )
+                holidays, workdays = fixed_date_holidays(year), ()
             for first, last, name in holidays:
                 day, end = date.fromisoformat(first), date.fromisoformat(last)
                 while day <= end:
                     days.append(CalendarDay(date=day, kind="holiday", name=name))
                     day += timedelta(days=1)
             days += [CalendarDay(date=date.fromisoformat(day), kind="workday", name="调休上班") for day in workdays]
+        known = set(CalendarDay.objects.filter(date__in=[day.date for day in days]).values_list("date", flat=True))
+        days = [day for day in days if day.date not in known]
         CalendarDay.objects.bulk_create(days, ignore_conflicts=True)
         self.count("calendar_day", len(days))
-        self.count("category", len(categories))
+        self.count("category", created)
         return categories
 
     # ------------------------------------------------------------ who acts
@@ -307,7 +266,8 @@ class _Builder:
 
     # ------------------------------------------------------------ the requests
 
-    def requests(self, categories: dict) -> None:
+    def requests(self, categories: dict, *, days: int = WEEKS * 7, left_alone: bool = True) -> None:
+        """Requests raised over the last ``days`` days (and the ones nobody takes up, with ``left_alone``)."""
         from gongzhi.cases import services
         from gongzhi.cases.models import CaseChannel
 
@@ -320,7 +280,7 @@ class _Builder:
         )
         building_households = [place for place in main_households if place.path.startswith(building.path)]
         other_households = list(
-            Place.objects.filter(kind=PlaceKind.HOUSEHOLD)
+            Place.objects.filter(subtree_q(self.context.district.path), kind=PlaceKind.HOUSEHOLD)
             .exclude(subtree_q(self.main.path))
             .order_by("path")[: max(200, len(main_households) // 4)]
         )
@@ -331,12 +291,12 @@ class _Builder:
             residents.setdefault(resident.household_id, resident)
         codes = list(categories)
         total = max(60, int(300 * self.context.scale))
-        days = WEEKS * 7
+        total = max(5, round(total * days / (WEEKS * 7)))
 
         def text_of(code: str) -> str:
             return rng.choice(TEXTS[code])
 
-        # The resident login's own requests: one in each stage, the newest still waiting.
+        # The resident login's own requests: one in each stage, the newest raised half an hour ago.
         resident = self.logins["resident"]
         own = (
             (40, "property", "building", "rated"),
@@ -346,9 +306,11 @@ class _Builder:
             (0, "streetlight", "household", "submitted"),
         )
         for days_ago, code, where, stage in own:
+            if days_ago >= days:
+                continue
             moment = self.working_moment(self.today - timedelta(days=days_ago))
             if days_ago == 0:
-                moment = min(moment, self.now - timedelta(minutes=30))
+                moment = max(_at(self.today, 0), self.now - timedelta(minutes=30))
             places = {"household": resident.resident.household}
             places["building"] = Place.objects.filter(
                 pk__in=places["household"].ancestor_ids, kind=PlaceKind.BUILDING
@@ -371,8 +333,25 @@ class _Builder:
 
             self.raise_later(moment, submit, reporter_account=resident, stage=stage)
 
+        # Requests nobody takes up: the deadline job passes them up the ladder, overdue.
+        for code, days_ago, stage in LEFT_ALONE if left_alone else ():
+            category = categories[code]
+
+            def submit_alone(when, category=category):
+                return services.case_submit(
+                    actor=self.logins["gridworker"],
+                    category=category,
+                    text=text_of(category.code),
+                    place=grid,
+                    location_text=rng.choice(SPOTS),
+                    channel=CaseChannel.STAFF,
+                    now=when,
+                )
+
+            self.raise_later(self.working_moment(self.today - timedelta(days=days_ago)), submit_alone, stage=stage)
+
         for number in range(total):
-            days_ago = min(int(rng.expovariate(1 / 18)), days - 1)
+            days_ago = int(rng.expovariate(1 / 18)) % days
             moment = self.working_moment(self.today - timedelta(days=days_ago))
             if moment >= self.now:
                 moment = self.now - timedelta(minutes=rng.randint(5, 300))
@@ -431,7 +410,7 @@ class _Builder:
                     if channel != CaseChannel.HOTLINE
                     else rng.choice(("王先生", "李女士", "张先生", "刘女士")),
                     contact_phone="" if channel != CaseChannel.HOTLINE else f"139{rng.randrange(10**8):08d}",
-                    external_ref=f"12345-{self.today:%y}{number:05d}" if channel == CaseChannel.HOTLINE else "",
+                    external_ref=f"12345-{self.today:%y%m%d}{number:04d}" if channel == CaseChannel.HOTLINE else "",
                     now=when,
                 )
 
@@ -440,8 +419,8 @@ class _Builder:
             self.raise_later(moment, submit, reporter_account=account)
 
         # Duplicates: a second report of the same matter, merged by the handler.
-        for _index in range(max(3, total // 40)):
-            moment = self.working_moment(self.today - timedelta(days=rng.randint(3, 30)))
+        for _index in range(max(3, total // 40) if days > 3 else 0):
+            moment = self.working_moment(self.today - timedelta(days=rng.randint(3, min(30, days - 1))))
             category = categories["streetlight"]
             box: list = []
 
@@ -484,8 +463,9 @@ class _Builder:
 
     # ------------------------------------------------------------ visits and disputes
 
-    def visits(self, categories: dict) -> None:
-        from gongzhi.cases import services
+    def visits(self, categories: dict, *, first_day: date | None = None) -> None:
+        """The building head's weekly visits from ``first_day`` (default: ten weeks back), this week's included."""
+        from gongzhi.cases.visits import visit_log
 
         rng = self.rng
         head = self.logins["buildinghead"]
@@ -493,30 +473,45 @@ class _Builder:
         households = list(Place.objects.filter(subtree_q(building.path), kind=PlaceKind.HOUSEHOLD).order_by("path"))
         opinions = ("希望楼道加装扶手", "单元门禁经常坏", "楼下垃圾桶太少", "想了解养老补贴政策")
         serial = itertools.count()
-        for week in range(1, WEEKS):
-            monday = self.today - timedelta(days=self.today.weekday() + 7 * week)
+        this_monday = self.today - timedelta(days=self.today.weekday())
+        first_day = first_day or this_monday - timedelta(days=7 * (WEEKS - 1))
+        latest = self.now - timedelta(minutes=1)
+
+        def plan_visit(household: Place, moment: datetime) -> None:
+            number = next(serial)
+            has_opinion = number % 3 == 0  # about a third raise something; one in six becomes a request
+            becomes_case = number % 6 == 0
+            day = timezone.localdate(moment)
+
+            def log(when, household=household, day=day, has_opinion=has_opinion, becomes_case=becomes_case):
+                visit_log(
+                    actor=head,
+                    household=household,
+                    visited_on=day,
+                    findings="入户走访，了解家庭近况",
+                    opinion=rng.choice(opinions) if has_opinion else "",
+                    handled_on_spot=has_opinion and not becomes_case and rng.random() < 0.6,
+                    create_case=becomes_case,
+                    category=categories["property"] if becomes_case else None,
+                    now=when,
+                )
+                self.count("visit")
+
+            self.visit_moments.append(moment)
+            self.at(moment, log)
+
+        for week in range(WEEKS):
+            monday = this_monday - timedelta(days=7 * week)
+            if monday + timedelta(days=6) < first_day:
+                break
             for household in rng.sample(households, min(len(households), max(3, int(8 * self.context.scale) + 2))):
                 day = monday + timedelta(days=rng.randint(0, 4))
                 moment = _at(day, 19, rng.randrange(0, 50))
-                number = next(serial)
-                has_opinion = number % 3 == 0  # about a third raise something; one in six becomes a request
-                becomes_case = number % 6 == 0
-
-                def log(when, household=household, day=day, has_opinion=has_opinion, becomes_case=becomes_case):
-                    services.visit_log(
-                        actor=head,
-                        household=household,
-                        visited_on=day,
-                        findings="入户走访，了解家庭近况",
-                        opinion=rng.choice(opinions) if has_opinion else "",
-                        handled_on_spot=has_opinion and not becomes_case and rng.random() < 0.6,
-                        create_case=becomes_case,
-                        category=categories["property"] if becomes_case else None,
-                        now=when,
-                    )
-                    self.count("visit")
-
-                self.at(moment, log)
+                if first_day <= day and moment < latest:
+                    plan_visit(household, moment)
+        if households and not any(moment >= _at(this_monday, 0) for moment in self.visit_moments):
+            # Nobody visited this week yet: the building head has just been round.
+            plan_visit(households[0], max(_at(this_monday, 0), self.now - timedelta(minutes=20)))
 
     def disputes(self) -> None:
         from gongzhi.cases.disputes import PartyIn, dispute_register, dispute_resolve, dispute_session_add
@@ -572,27 +567,35 @@ class _Builder:
 
     # ------------------------------------------------------------ the clock
 
-    def simulate(self) -> None:
-        """Run every scheduled step in time order, with the deadline job every two working hours in between."""
-        from gongzhi.cases.services import escalate_overdue_cases
+    def simulate(self, since: datetime | None = None) -> None:
+        """Run every scheduled step in time order on the simulated clock, with the deadline job every two working
+        hours in between (from ``since``, when an earlier load left off) and the unrated cases closed daily."""
+        from gongzhi.cases.jobs import escalate_overdue_cases
 
         if not self.queue:
             return
-        tick = self.queue[0][0]
+        tick = min(self.queue[0][0], since) if since is not None else self.queue[0][0]
         while self.queue:
             moment, _serial, step = heapq.heappop(self.queue)
             while tick <= moment:
                 self.job(tick, escalate_overdue_cases)
                 tick += TICK
-            step(moment)
+            with self.context.clock(moment):
+                step(moment)
         while tick <= self.now:
             self.job(tick, escalate_overdue_cases)
             tick += TICK
 
     def job(self, moment: datetime, job) -> None:
+        from gongzhi.cases.jobs import close_unrated_cases
+
         local = timezone.localtime(moment)
         if local.weekday() < 5 and 9 <= local.hour < 19:
-            result = job(now=moment)
+            with self.context.clock(moment):
+                if local.date() != self.closed_on:
+                    self.closed_on = local.date()
+                    self.count("closed_unrated", close_unrated_cases(now=moment)["closed"])
+                result = job(now=moment)
             self.count("auto_escalated", result["escalated"])
 
 
@@ -603,4 +606,29 @@ def load(context) -> dict[str, int]:
     builder.visits(categories)
     builder.simulate()
     builder.disputes()
+    return builder.counts
+
+
+def top_up(context, now: datetime) -> dict[str, int]:
+    """Bring the requests of a demo loaded on an earlier day current at ``now``: those since the newest (at most
+    ten weeks), this week's visits, the deadline job over the days between; nothing if it has today's."""
+    from gongzhi.cases.models import Case, HouseholdVisit
+
+    district = context.district
+    newest = Case.objects.filter(place__path__startswith=district.path).aggregate(newest=Max("submitted_at"))["newest"]
+    if newest is not None and timezone.localdate(newest) >= context.today:
+        return {}
+    builder = _Builder(context, f"cases:{context.today:%Y-%m-%d}")
+    categories = builder.configure()
+    days = WEEKS * 7 if newest is None else min(WEEKS * 7, (context.today - timezone.localdate(newest)).days)
+    overdue = Case.objects.filter(
+        place__path__startswith=context.main_community.path, state__in=OPEN_STATES, is_overdue=True
+    )
+    builder.requests(categories, days=days, left_alone=not overdue.exists())
+    visited = HouseholdVisit.objects.filter(visitor=builder.logins["buildinghead"]).aggregate(last=Max("visited_on"))
+    first_day = context.today - timedelta(days=days)
+    if visited["last"] is not None:
+        first_day = max(first_day, visited["last"] + timedelta(days=1))
+    builder.visits(categories, first_day=first_day)
+    builder.simulate(since=None if newest is None else max(newest, now - timedelta(days=days)))
     return builder.counts

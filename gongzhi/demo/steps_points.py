@@ -8,23 +8,30 @@
   ``partymember`` logins.
 - Three months of claims and this month's so far, each submitted a day or two after the service and approved at
   the weekly review (the clock is set to those moments while the services run, so the ledger's dates and the
-  monthly rankings look like months of real use). The last two weeks' claims wait for review (some overdue), a
-  few are rejected or returned. The month before last and the one before are published and locked; last month is
-  published with its objection window open.
+  monthly rankings look like months of real use). Claims of the last two weeks in months not yet published wait
+  for review (some overdue), and a few regulars' claims of today always do; a few are rejected or returned.
+- A handful of regulars of the main community (the two resident logins among them) serve every Saturday and are
+  always approved, so on any day several accounts have the points for the shop's offers.
+- Months are published on the 3rd of the month after and locked a week later; last month is published a day ago
+  (from the 3rd on), with its objection window open and an objection by the ``resident`` login.
 
-Deterministic for a seed (``context.rng("points")``, dates counted back from today) and quick: about 1,000 claims
-at full scale, each through ``claim_submit`` and ``claim_approve`` (~13 ms a claim on SQLite).
+``top_up`` brings a database loaded on an earlier day current: the claims since the newest one (at most three
+months), the old queue reviewed, the months since published and locked, a fresh objection.
+
+Deterministic for a seed and a day (``context.rng``, dates counted back from ``context.now``) and quick: about
+1,000 claims at full scale, each through ``claim_submit`` and ``claim_approve`` (~13 ms a claim on SQLite).
 """
 
 from __future__ import annotations
 
 import calendar
-from collections.abc import Iterator
-from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from unittest import mock
+from typing import Any
 
+from django.db.models import Max
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from gongzhi.core.errors import DomainError
 from gongzhi.core.tree import subtree_q
@@ -32,6 +39,8 @@ from gongzhi.people.models import Organisation, OrganisationKind, Resident
 from gongzhi.places.models import Place, PlaceKind
 
 from .figures import DEMO_DISTRICT_CODE
+
+TITLE = gettext_lazy("Red points: catalogue, claims, reviews and monthly lists")
 
 # (code, name)
 CATEGORIES = (
@@ -66,7 +75,20 @@ ITEMS = (
 WEIGHTS = {"policy-talk": 5, "clean-up": 8, "garbage-sorting": 8, "night-patrol": 6, "elder-visit": 6}
 RETURN_REASONS = ("请补充服务照片", "请写明服务时间和地点", "请补充服务对象")
 REJECT_REASONS = ("同一服务已申报", "不属于积分项目范围", "经核实未参加该活动")
+LATE_REASON = "当月积分已公示，请在本月重新申报"
+DISMISS_REASON = "经核实，两次巡逻分属不同时段，积分无误。"
+OBJECTION_TEXT = "第一名的积分是否包含了同一天重复的巡逻？请核实。"
 MONTHS_BACK = 3
+# The regulars: people of the main community who serve every Saturday on items without caps, always approved, so
+# that several accounts can always afford the shop's offers (about 50 points after three months). Their claims of
+# today wait.
+REGULARS = 6
+REGULAR_DAY = 5
+REGULAR_ITEMS = ("wish-fulfil", "elder-visit")
+TODAY_ITEM = "civility-guide"
+TODAY_CLAIMS = 3
+WAITING_DAYS = 13  # claims submitted since then wait for the weekly review (last week's are overdue)
+LOCK_AFTER = timedelta(days=7)
 
 
 def _district() -> Place | None:
@@ -80,13 +102,6 @@ def is_loaded() -> bool:
     return district is not None and PointItem.objects.filter(owner=district).exists()
 
 
-@contextmanager
-def _clock(moment: datetime) -> Iterator[None]:
-    """The services read the time from ``timezone.now``; the demo sets it to the simulated moment."""
-    with mock.patch.object(timezone, "now", return_value=moment):
-        yield
-
-
 def _at(day: date, hour: int, minute: int = 0) -> datetime:
     return timezone.make_aware(datetime.combine(day, time(hour, minute)))
 
@@ -96,29 +111,58 @@ def _month_start(day: date, back: int = 0) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
+def _month_last(first: date) -> date:
+    return first.replace(day=calendar.monthrange(first.year, first.month)[1])
+
+
 def _review_day(submitted: date) -> date:
     """The committee meets on Fridays: the Friday of the submission's week (the next one after a Friday)."""
     return submitted + timedelta(days=(4 - submitted.weekday()) % 7 or 7)
 
 
+@dataclass(frozen=True)
+class _Planned:
+    submitted: datetime
+    day: date
+    account: Any
+    login: Any
+    item: Any
+    community_id: int
+    sure: bool = False  # a regular's: always approved
+
+
 class _Builder:
-    def __init__(self, context):
+    def __init__(self, context, stream: str):
         self.context = context
-        self.rng = context.rng("points")
-        self.today = timezone.localdate()
-        self.now = timezone.now()
+        self.rng = context.rng(stream)
+        self.now: datetime = context.now
+        self.today: date = context.today
         self.admin = context.account("admin")
         self.reviewer = context.account("reviewer")
         self.secretary = context.account("secretary")
         self.main = context.main_community
+        self.not_before: datetime | None = None  # an earlier load's newest claim: nothing is dated before it
         self.counts: dict[str, int] = {}
 
     def count(self, name: str, amount: int = 1) -> None:
         self.counts[name] = self.counts.get(name, 0) + amount
 
+    def communities(self) -> list[Place]:
+        return list(
+            Place.objects.filter(
+                subtree_q(self.context.district.path), kind=PlaceKind.COMMUNITY, is_active=True
+            ).order_by("path")
+        )
+
+    def logins(self) -> dict[int, Any]:
+        return {
+            login.resident_id: login
+            for login in (self.context.account("resident"), self.context.account("partymember"))
+        }
+
     # ------------------------------------------------------------ catalogue
 
-    def catalogue(self, district: Place) -> dict[str, object]:
+    def catalogue(self, district: Place) -> dict[str, Any]:
         from gongzhi.points.models import PointCategory
         from gongzhi.points.services import category_create, item_create, item_value_change
 
@@ -162,24 +206,21 @@ class _Builder:
         self.count("point_item", len(items))
         return items
 
+    def existing_items(self, district: Place) -> dict[str, Any]:
+        from gongzhi.points.models import PointItem
+
+        return {item.code: item for item in PointItem.objects.filter(owner__in=[district, self.main]).order_by("pk")}
+
     # ------------------------------------------------------------ accounts
 
     def accounts(self) -> dict[int, list]:
-        """{community id: [(account, login or None)]}"""
+        """{community id: [(account, login or None)]}, made now."""
         from gongzhi.points.ledger import account_for_organisation, account_for_resident
 
         scale = self.context.scale
-        communities = list(
-            Place.objects.filter(
-                subtree_q(self.context.district.path), kind=PlaceKind.COMMUNITY, is_active=True
-            ).order_by("path")
-        )
         result: dict[int, list] = {}
-        logins = {
-            login.resident_id: login
-            for login in (self.context.account("resident"), self.context.account("partymember"))
-        }
-        for community in communities:
+        logins = self.logins()
+        for community in self.communities():
             main = community.pk == self.main.pk
             residents = list(
                 Resident.objects.filter(subtree_q(community.path, "household__path"), is_active=True)
@@ -206,19 +247,34 @@ class _Builder:
             self.count("points_account", len(entries))
         return result
 
-    # ------------------------------------------------------------ claims
+    def existing_accounts(self) -> dict[int, list]:
+        """{community id: [(account, login or None)]}: the accounts the demo made before."""
+        from gongzhi.points.models import PointsAccount
 
-    def claims(self, accounts: dict[int, list], items: dict[str, object]) -> None:
-        from gongzhi.points.models import Claim, ClaimState
-        from gongzhi.points.publication import publication_lock, publication_publish
-        from gongzhi.points.services import claim_approve, claim_reject, claim_return, claim_submit
+        logins = self.logins()
+        result: dict[int, list] = {}
+        for community in self.communities():
+            accounts = PointsAccount.objects.filter(community=community, is_active=True).exclude(kind="system")
+            result[community.pk] = [(account, logins.get(account.resident_id)) for account in accounts.order_by("pk")]
+        return result
 
+    def regulars(self, accounts: dict[int, list]) -> list[tuple[Any, Any]]:
+        """The logins' accounts first, then the main community's first people by account number."""
+        people = [(account, login) for account, login in accounts.get(self.main.pk, []) if account.kind in PEOPLE]
+        people.sort(key=lambda entry: (entry[1] is None, entry[0].pk))
+        return people[:REGULARS]
+
+    # ------------------------------------------------------------ planning claims
+
+    def plan(self, accounts: dict[int, list], items: dict[str, Any], *, first_day: date) -> list[_Planned]:
+        """Claims with service days from ``first_day`` to today, submitted before now, oldest first."""
         scale_claims = 1.0 if self.context.scale >= 1 else max(0.3, self.context.scale * 4)
         by_kind: dict[str, list] = {}
         for item in items.values():
             for kind in item.account_kinds:
                 by_kind.setdefault(kind, []).append(item)
-        planned = []  # (submitted moment, service day, account, login, item, community)
+        latest = self.now - timedelta(minutes=5)
+        planned: list[_Planned] = []
         for community_id, entries in accounts.items():
             community_items = {
                 kind: [item for item in pool if item.owner_id != self.main.pk or community_id == self.main.pk]
@@ -232,126 +288,261 @@ class _Builder:
                 if login is not None:
                     activity = max(activity, 2.0)
                 for back in range(MONTHS_BACK, -1, -1):
-                    first = _month_start(self.today, back)
-                    last = (
-                        self.today if back == 0 else first.replace(day=calendar.monthrange(first.year, first.month)[1])
-                    )
-                    number = int(activity + self.rng.random())
-                    for _claim in range(number):
+                    month = _month_start(self.today, back)
+                    first = max(month, first_day)
+                    last = self.today if back == 0 else _month_last(month)
+                    if last < first:
+                        continue
+                    share = ((last - first).days + 1) / ((_month_last(month) - month).days + 1)
+                    for _claim in range(int(activity * share + self.rng.random())):
                         day = first + timedelta(days=self.rng.randrange((last - first).days + 1))
                         item = self.rng.choices(pool, weights=[WEIGHTS.get(i.code, 2) for i in pool])[0]
                         if community_id != self.main.pk and item.two_reviewers:
                             continue  # only the main community has two committee members in the demo
-                        submitted = min(
-                            _at(day + timedelta(days=self.rng.choice((0, 0, 1, 2))), self.rng.randrange(8, 21)),
-                            self.now - timedelta(minutes=5),
-                        )
-                        planned.append((submitted, day, account, login, item, community_id))
-        planned.sort(key=lambda row: (row[0], row[2].pk))
+                        submitted = _at(day + timedelta(days=self.rng.choice((0, 0, 1, 2))), self.rng.randrange(8, 21))
+                        submitted = max(min(submitted, latest), _at(day, 0))
+                        planned.append(_Planned(submitted, day, account, login, item, community_id))
+        planned += self.plan_regulars(accounts, items, first_day=first_day)
+        planned.sort(key=lambda row: (row.submitted, row.account.pk, row.item.pk))
+        return planned
 
-        # Months are published on the 3rd of the month after and locked when their objection window is over.
-        publish_at = {
-            _month_start(self.today, back): _at(_month_start(self.today, back - 1) + timedelta(days=2), 9)
-            for back in range(MONTHS_BACK, 0, -1)
-        }
-        # Last month goes up a day ago, so the demo shows its objection window open.
+    def plan_regulars(self, accounts: dict[int, list], items: dict[str, Any], *, first_day: date) -> list[_Planned]:
+        latest = self.now - timedelta(minutes=5)
+        regulars = self.regulars(accounts)
+        planned = []
+        first_day = max(first_day, _month_start(self.today, MONTHS_BACK))
+        for number, (account, login) in enumerate(regulars):
+            day = first_day
+            while day <= self.today:
+                if day.weekday() == REGULAR_DAY:
+                    code = REGULAR_ITEMS[(day.toordinal() // 7 + number) % len(REGULAR_ITEMS)]
+                    submitted = _at(day, 20, self.rng.randrange(60))  # the same evening
+                    submitted = max(min(submitted, latest), _at(day, 0))
+                    planned.append(_Planned(submitted, day, account, login, items[code], self.main.pk, sure=True))
+                day += timedelta(days=1)
+        # Today's claims: the queue always has something new.
+        midnight = _at(self.today, 0)
+        for number, (account, login) in enumerate(regulars[:TODAY_CLAIMS]):
+            submitted = max(midnight, self.now - timedelta(minutes=7 * (number + 1)))
+            planned.append(_Planned(submitted, self.today, account, login, items[TODAY_ITEM], self.main.pk, sure=True))
+        return planned
+
+    # ------------------------------------------------------------ publications
+
+    def publication_times(self, first_day: date) -> dict[date, datetime]:
+        """When each month from ``first_day``'s (or the one before) to last month is published, if by now: on the
+        3rd of the month after, and last month a day ago (from the 3rd on), so its objection window is open."""
+        times = {}
+        month = max(_month_start(first_day, 1), _month_start(self.today, MONTHS_BACK))
         last = _month_start(self.today, 1)
-        publish_at[last] = max(publish_at[last], self.now - timedelta(days=1))
-        published: set[date] = set()
+        while month <= last:
+            following = _month_start(month, -1)
+            when = _at(following + timedelta(days=2), 9)
+            if month == last:
+                when = max(when, self.now - timedelta(days=1))
+            if when <= self.now:
+                times[month] = when
+            month = following
+        return times
+
+    def publish_due(self, moment: datetime, times: dict[date, datetime], done: set[date]) -> None:
+        from gongzhi.points.publication import publication_publish
+
+        for month, when in sorted(times.items()):
+            if month in done or when > moment:
+                continue
+            done.add(month)
+            for community in self.communities():
+                with self.context.clock(when):
+                    try:
+                        publication_publish(actor=self.admin, community=community, month=month, now=when)
+                    except DomainError:  # published before (an earlier load, or the monthly job)
+                        continue
+                self.count("publication")
+
+    def settle_publications(self) -> None:
+        """Published months whose objection window is over: open objections answered, then locked a week after."""
+        from gongzhi.points.models import Objection, Publication
+        from gongzhi.points.publication import objection_dismiss, publication_lock
+
+        published = Publication.objects.filter(
+            community__path__startswith=self.context.district.path,
+            state=Publication.State.PUBLISHED,
+            objections_until__lte=self.now,
+        ).order_by("month", "pk")
+        for publication in published:
+            for objection in publication.objections.filter(state=Objection.State.OPEN).order_by("pk"):
+                when = min(publication.objections_until + timedelta(hours=1), self.now)
+                with self.context.clock(when):
+                    objection_dismiss(actor=self.admin, objection=objection, reason=DISMISS_REASON, now=when)
+                self.count("objection_dismissed")
+            lock_at = max(publication.published_at + LOCK_AFTER, publication.objections_until)
+            if lock_at <= self.now:
+                with self.context.clock(lock_at):
+                    publication_lock(actor=self.admin, publication=publication, now=lock_at)
+                self.count("publication_locked")
+
+    # ------------------------------------------------------------ submitting and reviewing
+
+    def history(
+        self, accounts: dict[int, list], items: dict[str, Any], *, first_day: date, waiting: list | None = None
+    ) -> None:
+        """Submit the planned claims in time order with the months published between them; review each at its
+        Friday meeting unless it still waits. ``waiting``: claims left in the queue by an earlier load."""
+        from gongzhi.points.services import claim_submit
+
+        planned = self.plan(accounts, items, first_day=first_day)
+        times = self.publication_times(first_day)
+        done: set[date] = set()
+        for claim in waiting or ():
+            self.review_old(claim, times)
         seen: set[tuple] = set()
-        waiting_from = self.today - timedelta(days=13)
-        for submitted, day, account, login, item, community_id in planned:
-            self._publish_due(submitted, publish_at, published, publication_publish, publication_lock)
-            key = (account.pk, item.pk, day)
+        for row in planned:
+            self.publish_due(row.submitted, times, done)
+            key = (row.account.pk, row.item.pk, row.day)
             if key in seen:
                 continue
             seen.add(key)
-            main = community_id == self.main.pk
-            actor = login or (self.secretary if main else self.admin)
-            with _clock(submitted):
+            main = row.community_id == self.main.pk
+            actor = row.login or (self.secretary if main else self.admin)
+            with self.context.clock(row.submitted):
                 try:
                     claim = claim_submit(
                         actor=actor,
-                        account=account,
-                        item=item,
-                        service_date=day,
+                        account=row.account,
+                        item=row.item,
+                        service_date=row.day,
                         description=self.rng.choice(("", "", "组织居民参与", "和楼栋长一起", "上午两小时")),
-                        idempotency_key=f"demo:{account.pk}:{item.pk}:{day:%Y%m%d}",
+                        idempotency_key=f"demo:{row.account.pk}:{row.item.pk}:{row.day:%Y%m%d}",
                     )
                 except DomainError:  # a cap reached: people claim what the rules let them
                     self.count("claim_refused")
                     continue
             self.count("claim")
-            if submitted.date() >= waiting_from:
+            if self.waits(row.submitted, row.day, times):
                 self.count("claim_waiting")
-                continue  # this week's (and last week's overdue) queue
-            # Reviewed at the weekly meeting; a month's claims are all reviewed before it is published.
-            month_closes = _at(_month_start(day, -1) + timedelta(days=1), 17)
-            reviewed = min(_at(_review_day(submitted.date()), 15, self.rng.randrange(60)), month_closes)
-            reviewed = min(max(reviewed, submitted + timedelta(hours=1)), self.now)
-            first_reviewer = self.reviewer if main else self.admin
-            with _clock(reviewed):
-                roll = self.rng.random()
-                if roll < 0.03:
-                    claim_reject(actor=first_reviewer, claim=claim, reason=self.rng.choice(REJECT_REASONS))
-                    self.count("claim_rejected")
-                    continue
-                if roll < 0.10 and claim.service_date >= _month_start(self.today):
-                    claim_return(actor=first_reviewer, claim=claim, reason=self.rng.choice(RETURN_REASONS))
-                    self.count("claim_returned")
-                    continue
-                claim_approve(actor=first_reviewer, claim=claim)
-                if claim.state == ClaimState.SUBMITTED:  # a two-reviewer item: the secretary is the second
-                    claim_approve(actor=self.secretary, claim=claim)
-            self.count("claim_approved")
-        self._publish_due(self.now, publish_at, published, publication_publish, publication_lock)
-        self.count(
-            "claim_in_database", Claim.objects.filter(community__path__startswith=self.context.district.path).count()
-        )
-
-    def _publish_due(self, moment, publish_at, published, publish, lock) -> None:
-        for month, when in sorted(publish_at.items()):
-            if month in published or when > moment:
                 continue
-            published.add(month)
-            with _clock(when):
-                for community in Place.objects.filter(
-                    subtree_q(self.context.district.path), kind=PlaceKind.COMMUNITY, is_active=True
-                ):
-                    publication = publish(actor=self.admin, community=community, month=month, now=when)
-                    self.count("publication")
-                    lock_at = when + timedelta(days=7)
-                    if lock_at < self.now:
-                        lock(actor=self.admin, publication=publication, now=lock_at)
+            self.review(claim, times, sure=row.sure, main=main)
+        self.publish_due(self.now, times, done)
+
+    def waits(self, submitted: datetime, day: date, times: dict[date, datetime]) -> bool:
+        """Claims of the last two weeks wait, unless their month is published by now (reviewed before that)."""
+        return submitted >= self.now - timedelta(days=WAITING_DAYS) and _month_start(day) not in times
+
+    def review_moment(self, submitted: datetime, day: date, times: dict[date, datetime]) -> datetime:
+        """The Friday meeting after the submission; a month's claims are all reviewed before it is published."""
+        reviewed = _at(_review_day(timezone.localdate(submitted)), 15, self.rng.randrange(60))
+        month_closes = _at(_month_start(day, -1) + timedelta(days=1), 17)
+        reviewed = max(min(reviewed, month_closes), submitted + timedelta(hours=1))
+        if self.not_before is not None:
+            reviewed = max(reviewed, self.not_before + timedelta(minutes=1))
+        reviewed = min(reviewed, self.now)
+        published = times.get(_month_start(day))
+        return min(reviewed, published - timedelta(minutes=1)) if published else reviewed
+
+    def review(self, claim, times: dict[date, datetime], *, sure: bool, main: bool) -> None:
+        from gongzhi.points.models import ClaimState
+        from gongzhi.points.services import claim_approve, claim_reject, claim_return
+
+        if claim.state != ClaimState.SUBMITTED:  # made by an earlier load with the same key
+            return
+        reviewed = self.review_moment(claim.submitted_at, claim.service_date, times)
+        first_reviewer = self.reviewer if main else self.admin
+        with self.context.clock(reviewed):
+            roll = 1.0 if sure else self.rng.random()
+            if roll < 0.03:
+                claim_reject(actor=first_reviewer, claim=claim, reason=self.rng.choice(REJECT_REASONS))
+                self.count("claim_rejected")
+                return
+            if roll < 0.10 and claim.service_date >= _month_start(self.today):
+                claim_return(actor=first_reviewer, claim=claim, reason=self.rng.choice(RETURN_REASONS))
+                self.count("claim_returned")
+                return
+            claim_approve(actor=first_reviewer, claim=claim)
+            if claim.state == ClaimState.SUBMITTED:  # a two-reviewer item: the secretary is the second
+                claim_approve(actor=self.secretary, claim=claim)
+        self.count("claim_approved")
+
+    def review_old(self, claim, times: dict[date, datetime]) -> None:
+        """A claim an earlier load left waiting: reviewed at its meeting now that it is due (or refused, if its
+        month was published meanwhile)."""
+        from gongzhi.points.services import claim_reject
+
+        if self.waits(claim.submitted_at, claim.service_date, times):
+            return
+        main = claim.community_id == self.main.pk
+        try:
+            self.review(claim, times, sure=False, main=main)
+        except DomainError:  # its month is published: the committee asks for it again in an open month
+            with self.context.clock(self.now):
+                try:
+                    claim_reject(actor=self.reviewer if main else self.admin, claim=claim, reason=LATE_REASON)
+                except DomainError:
+                    return
+            self.count("claim_rejected")
+
+    # ------------------------------------------------------------ objections
 
     def objection(self) -> None:
-        """One open objection on last month's list, raised by the ``resident`` login."""
+        """One open objection on last month's list, raised by the ``resident`` login while its window is open."""
         from gongzhi.points.models import Publication
         from gongzhi.points.publication import objection_raise
 
+        resident = self.context.account("resident")
         publication = Publication.objects.filter(
             community=self.main, month=_month_start(self.today, 1), state=Publication.State.PUBLISHED
         ).first()
-        if publication is None or timezone.now() >= publication.objections_until:
+        if publication is None or self.now >= publication.objections_until:
+            return
+        if publication.objections.filter(raised_by=resident).exists():
             return
         line = publication.lines.order_by("-points").first()
-        objection_raise(
-            actor=self.context.account("resident"),
-            publication=publication,
-            text="第一名的积分是否包含了同一天重复的巡逻？请核实。",
-            line=line,
-        )
+        objection_raise(actor=resident, publication=publication, text=OBJECTION_TEXT, line=line, now=self.now)
         self.count("objection")
+
+    def refresh_rankings(self) -> None:
+        from gongzhi.points.rankings import rank_buckets_refresh
+
+        district = self.context.district
+        scopes = list(Place.objects.filter(subtree_q(district.path), kind__in=["district", "street"]))
+        rank_buckets_refresh(scopes=scopes, now=self.now)
 
 
 def load(context) -> dict[str, int]:
-    from gongzhi.points.rankings import rank_buckets_refresh
+    from gongzhi.points.models import Claim
 
-    builder = _Builder(context)
+    builder = _Builder(context, "points")
     district = context.district
     items = builder.catalogue(district)
     accounts = builder.accounts()
-    builder.claims(accounts, items)
+    builder.history(accounts, items, first_day=_month_start(context.today, MONTHS_BACK))
+    builder.settle_publications()
     builder.objection()
-    rank_buckets_refresh(scopes=list(Place.objects.filter(subtree_q(district.path), kind__in=["district", "street"])))
+    builder.refresh_rankings()
+    builder.count("claim_in_database", Claim.objects.filter(community__path__startswith=district.path).count())
+    return builder.counts
+
+
+def top_up(context, now: datetime) -> dict[str, int]:
+    """Bring a points demo loaded on an earlier day current at ``now``: the claims since the newest (at most
+    ``MONTHS_BACK`` months), the old queue reviewed, months published and locked; nothing if it has today's."""
+    from gongzhi.points.models import Claim, ClaimState
+
+    district = context.district
+    claims = Claim.objects.filter(community__path__startswith=district.path)
+    newest = claims.aggregate(newest=Max("submitted_at"))["newest"]
+    if newest is not None and timezone.localdate(newest) >= context.today:
+        return {}
+    builder = _Builder(context, f"points:{context.today:%Y-%m-%d}")
+    builder.not_before = newest
+    first_day = _month_start(context.today, MONTHS_BACK)
+    if newest is not None:
+        first_day = max(first_day, timezone.localdate(newest) + timedelta(days=1))
+    waiting = list(
+        claims.filter(state=ClaimState.SUBMITTED).select_related("item", "community").order_by("submitted_at", "pk")
+    )
+    builder.history(builder.existing_accounts(), builder.existing_items(district), first_day=first_day, waiting=waiting)
+    builder.settle_publications()
+    builder.objection()
+    builder.refresh_rankings()
     return builder.counts

@@ -2,15 +2,40 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from gongzhi.core.access import reach
 from gongzhi.core.admin_support import AuditedAdmin, ReadOnlyAdmin, ScopedAdmin, ServiceCheckedForm
 from gongzhi.core.masking import mask_phone
 from gongzhi.core.roles import Permission
 
-from .models import Account, Organisation, PartyMembership, PartyOrganisation, Resident, ResidentTag, RoleAssignment
+from .models import (
+    Account,
+    Organisation,
+    PartyMembership,
+    PartyMembershipEndReason,
+    PartyOrganisation,
+    Resident,
+    ResidentTag,
+    RoleAssignment,
+)
+from .party import (
+    MEMBERSHIP_FIELDS,
+    MEMBERSHIP_PERMISSION,
+    PartyMembershipInput,
+    party_membership_add,
+    party_membership_add_check,
+    party_membership_change,
+    party_membership_change_check,
+    party_membership_end,
+    party_membership_end_check,
+    party_organisation_check,
+    party_organisation_create,
+)
 from .services import role_assign, role_assign_check, role_end
 
 
@@ -55,8 +80,6 @@ class AccountAdmin(UserAdmin):
         queryset = super().get_queryset(request)
         if request.user.is_superuser:
             return queryset
-        from gongzhi.core.access import reach
-
         scope = reach(request.user, Permission.ROLE_ASSIGN)
         return queryset.filter(scope.q("role_assignments__place__path")).distinct()
 
@@ -124,23 +147,165 @@ class OrganisationAdmin(AuditedAdmin):
     raw_id_fields = ("place",)
 
 
+class AccessRuleAdmin(ScopedAdmin):
+    """Staff may use these pages by the access rule as well as by Django's model permissions: holding
+    ``scope_permission`` somewhere lets them look, ``manage_permission`` somewhere lets them add and change (the
+    service checks the place itself). Nothing is deleted here."""
+
+    manage_permission: str = ""
+
+    def _holds(self, request, permission: str) -> bool:
+        user = request.user
+        return user.is_active and user.is_staff and (user.is_superuser or not reach(user, permission).is_empty)
+
+    def has_module_permission(self, request):
+        return super().has_module_permission(request) or self._holds(request, self.scope_permission)
+
+    def has_view_permission(self, request, obj=None):
+        return super().has_view_permission(request, obj) or self._holds(request, self.scope_permission)
+
+    def has_add_permission(self, request):
+        return self._holds(request, self.manage_permission)
+
+    def has_change_permission(self, request, obj=None):
+        return self._holds(request, self.manage_permission)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class PartyOrganisationForm(ServiceCheckedForm):
+    class Meta:
+        model = PartyOrganisation
+        fields = ("kind", "name", "place", "parent", "leader")
+
+    def check(self, cleaned: dict) -> None:
+        if not all(cleaned.get(name) for name in ("kind", "name", "place")):
+            return
+        party_organisation_check(
+            actor=self.actor,
+            kind=cleaned["kind"],
+            name=cleaned["name"],
+            place=cleaned["place"],
+            parent=cleaned.get("parent"),
+            leader=cleaned.get("leader"),
+        )
+
+
 @admin.register(PartyOrganisation)
-class PartyOrganisationAdmin(ReadOnlyAdmin):
+class PartyOrganisationAdmin(AccessRuleAdmin):
+    """Nodes are added through party_organisation_create (kinds, places inside the parent's, audit); kept after."""
+
+    form = PartyOrganisationForm
     scope_permission = Permission.PLACE_VIEW
     scope_path_field = "place__path"
+    manage_permission = Permission.PLACE_MANAGE
     list_display = ("name", "kind", "place", "leader", "is_active")
     list_filter = ("kind",)
     search_fields = ("name",)
     list_select_related = ("place", "leader")
+    raw_id_fields = ("place", "parent", "leader")
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None and super().has_change_permission(request, obj)  # the list, not a node: no service edits
+
+    def save_model(self, request, obj, form, change):
+        created = party_organisation_create(
+            actor=request.user,
+            kind=obj.kind,
+            name=obj.name,
+            place=obj.place,
+            parent=obj.parent,
+            leader=obj.leader,
+        )
+        obj.pk, obj.path = created.pk, created.path
+
+
+class PartyMembershipForm(ServiceCheckedForm):
+    """Adding registers the resident (party_membership_add); changing goes through party_membership_change; a
+    reason for ending ends the membership (party_membership_end)."""
+
+    not_found_field = "resident"
+    end_reason = forms.ChoiceField(
+        label=_("end the membership"),
+        choices=[("", "—"), *PartyMembershipEndReason.choices],
+        required=False,
+    )
+    end_on = forms.DateField(label=_("ended on"), required=False, help_text=_("Today when left empty."))
+
+    class Meta:
+        model = PartyMembership
+        fields = ("resident", *MEMBERSHIP_FIELDS)
+
+    def validate_unique(self):
+        """The service answers for duplicates (a membership that ended is reopened, not duplicated)."""
+
+    def membership_input(self, cleaned: dict) -> PartyMembershipInput:
+        return PartyMembershipInput(**{name: cleaned.get(name) for name in MEMBERSHIP_FIELDS})
+
+    def check(self, cleaned: dict) -> None:
+        now = timezone.now()
+        if self.instance.pk:
+            membership = PartyMembership.objects.select_related("resident__household").get(pk=self.instance.pk)
+            data = self.membership_input(cleaned)
+            party_membership_change_check(actor=self.actor, membership=membership, data=data, now=now)
+            if cleaned.get("end_reason"):
+                party_membership_end_check(
+                    actor=self.actor,
+                    membership=membership,
+                    reason=cleaned["end_reason"],
+                    ended_on=cleaned.get("end_on"),
+                    now=now,
+                )
+        elif cleaned.get("resident"):
+            party_membership_add_check(
+                actor=self.actor, resident=cleaned["resident"], data=self.membership_input(cleaned), now=now
+            )
 
 
 @admin.register(PartyMembership)
-class PartyMembershipAdmin(ReadOnlyAdmin):
+class PartyMembershipAdmin(AccessRuleAdmin):
+    form = PartyMembershipForm
     scope_permission = Permission.RESIDENT_VIEW
     scope_path_field = "resident__household__path"
-    list_display = ("resident", "organisation", "is_in_service", "employer_name", "registered_at_home_on")
-    list_filter = ("is_in_service",)
+    manage_permission = MEMBERSHIP_PERMISSION
+    list_display = ("resident", "organisation", "joined_on", "is_in_service", "employer_name", "is_active", "ended_on")
+    list_filter = ("is_in_service", "is_active", "end_reason")
+    search_fields = ("resident__name", "organisation__name", "employer_name")
     list_select_related = ("resident", "organisation")
+    raw_id_fields = ("resident", "organisation", "employer")
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ("resident", *MEMBERSHIP_FIELDS)
+        if not obj.is_active:
+            return ("resident", *MEMBERSHIP_FIELDS, "ended_on", "end_reason")
+        return (*MEMBERSHIP_FIELDS, "end_reason", "end_on")
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("resident",) if obj is not None and obj.is_active else ()
+
+    def has_change_permission(self, request, obj=None):
+        # An ended membership is history: it is looked at here, and reopened by registering the resident again.
+        return (obj is None or obj.is_active) and super().has_change_permission(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        now = timezone.now()
+        data = form.membership_input(form.cleaned_data)
+        if not change:
+            created = party_membership_add(actor=request.user, resident=obj.resident, data=data, now=now)
+            obj.pk = created.pk
+            return
+        membership = PartyMembership.objects.select_related("resident__household").get(pk=obj.pk)
+        membership = party_membership_change(actor=request.user, membership=membership, data=data, now=now)
+        if form.cleaned_data.get("end_reason"):
+            party_membership_end(
+                actor=request.user,
+                membership=membership,
+                reason=form.cleaned_data["end_reason"],
+                ended_on=form.cleaned_data.get("end_on"),
+                now=now,
+            )
 
 
 class RoleAssignmentForm(ServiceCheckedForm):

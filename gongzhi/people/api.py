@@ -1,20 +1,46 @@
-"""Auth, 'me' and residents in the API. Residents are masked; unmasking needs a permission and a purpose."""
+"""Auth, 'me', residents and party members in the API. Personal data is masked; unmasking needs a permission and
+a purpose."""
 
 from __future__ import annotations
 
 from datetime import date
 
-from ninja import Field, Query, Router, Schema
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from ninja import Field, Query, Router, Schema, Status
 
+from gongzhi.core.api_support import ERRORS, ErrorOut, Page, PageQuery, paginate
+from gongzhi.core.errors import ValidationFailed
+from gongzhi.core.tree import subtree_q
 from gongzhi.places.selectors import access_place
 
-from .models import Resident
-from .selectors import ResidentFilters, access_resident, account_roles, resident_list
+from .models import PartyMembership, PartyMembershipEndReason, PartyOrganisation, Resident
+from .party import (
+    MEMBERSHIP_PERMISSION,
+    PartyMembershipInput,
+    party_membership_add,
+    party_membership_change,
+    party_membership_end,
+)
+from .selectors import (
+    MembershipStatus,
+    PartyMembershipFilters,
+    ResidentFilters,
+    access_party_membership,
+    access_resident,
+    account_roles,
+    employer_by_id,
+    party_membership_list,
+    party_organisation_by_id,
+    party_organisation_queryset,
+    resident_list,
+)
 from .services import api_token_issue, login_attempt, resident_masked_phone, resident_reveal
 
 auth_router = Router(tags=["auth"])
 me_router = Router(tags=["me"])
 residents_router = Router(tags=["residents"])
+party_router = Router(tags=["party"])
 
 
 class TokenIn(Schema):
@@ -27,16 +53,10 @@ class TokenOut(Schema):
     token_type: str = "Bearer"
 
 
-class ErrorOut(Schema):
-    code: str
-    message: str
-    fields: dict[str, list[str]]
-
-
 @auth_router.post(
     "/token",
     auth=None,
-    response={200: TokenOut, 401: ErrorOut, 423: ErrorOut, 422: ErrorOut},
+    response={200: TokenOut, 401: ErrorOut, 422: ErrorOut, 423: ErrorOut},
     summary="Exchange a username and password for a bearer token",
 )
 def token_create(request, payload: TokenIn):
@@ -67,7 +87,7 @@ class MeOut(Schema):
     roles: list[RoleOut]
 
 
-@me_router.get("", response=MeOut, summary="The logged-in person, their roles and places")
+@me_router.get("", response={200: MeOut, **ERRORS}, summary="The logged-in person, their roles and places")
 def me(request):
     account = request.user
     resident = account.resident
@@ -91,7 +111,7 @@ def me(request):
                 "starts_on": item.starts_on,
                 "ends_on": item.ends_on,
             }
-            for item in account_roles(account)
+            for item in account_roles(account, today=timezone.localdate())
         ],
     }
 
@@ -146,40 +166,26 @@ def _membership(resident: Resident):
     return membership if membership.is_active else None
 
 
-class ResidentPage(Schema):
-    count: int
-    page: int
-    page_size: int
-    results: list[ResidentOut]
-
-
-class ResidentQuery(Schema):
+class ResidentQuery(PageQuery):
     place: int | None = None
     tag: str | None = None
     party_member: bool | None = None
     in_service: bool | None = None
     search: str = Field("", max_length=50)
-    page: int = Field(1, ge=1)
-    page_size: int = Field(50, ge=1, le=200)
 
 
-@residents_router.get("", response=ResidentPage, summary="Residents in reach, filtered and paginated (masked)")
+@residents_router.get(
+    "", response={200: Page[ResidentOut], **ERRORS}, summary="Residents in reach, filtered and paginated (masked)"
+)
 def residents_list(request, query: Query[ResidentQuery]):
     place = access_place(request.user, query.place) if query.place is not None else None
     filters = ResidentFilters(
         place=place, tag=query.tag, party_member=query.party_member, in_service=query.in_service, search=query.search
     )
-    queryset = resident_list(request.user, filters)
-    start = (query.page - 1) * query.page_size
-    return {
-        "count": queryset.count(),
-        "page": query.page,
-        "page_size": query.page_size,
-        "results": list(queryset[start : start + query.page_size]),
-    }
+    return paginate(resident_list(request.user, filters), query)
 
 
-@residents_router.get("/{resident_id}", response=ResidentOut, summary="One resident (masked)")
+@residents_router.get("/{resident_id}", response={200: ResidentOut, **ERRORS}, summary="One resident (masked)")
 def resident_detail(request, resident_id: int):
     return access_resident(request.user, resident_id)
 
@@ -196,10 +202,198 @@ class RevealOut(Schema):
 
 @residents_router.post(
     "/{resident_id}/reveal",
-    response={200: RevealOut},
+    response={200: RevealOut, **ERRORS},
     summary="Unmasked ID card number and phone, for a stated purpose (audited)",
 )
 def resident_reveal_endpoint(request, resident_id: int, payload: RevealIn):
     resident = access_resident(request.user, resident_id)
     revealed = resident_reveal(actor=request.user, resident=resident, purpose=payload.purpose)
     return {"id": resident.pk, "id_card_number": revealed.id_card_number, "phone": revealed.phone}
+
+
+# ---------------------------------------------------------------- party members
+
+
+class PartyOrganisationOut(Schema):
+    id: int
+    kind: str
+    kind_label: str
+    name: str
+    parent_id: int | None
+    place_id: int
+
+    @staticmethod
+    def resolve_kind_label(organisation: PartyOrganisation) -> str:
+        return str(organisation.get_kind_display())
+
+
+class PartyOrganisationQuery(PageQuery):
+    place: int | None = None
+
+
+@party_router.get(
+    "/organisations",
+    response={200: Page[PartyOrganisationOut], **ERRORS},
+    summary="Party organisations serving places in reach (under a place when given), in tree order",
+)
+def party_organisations_list(request, query: Query[PartyOrganisationQuery]):
+    queryset = party_organisation_queryset(request.user)
+    if query.place is not None:
+        place = access_place(request.user, query.place)
+        queryset = queryset.filter(subtree_q(place.path, "place__path"))
+    return paginate(queryset.order_by("path"), query)
+
+
+class PartyMembershipOut(Schema):
+    id: int
+    resident_id: int
+    resident_name: str
+    household_id: int | None
+    household_name: str
+    phone_masked: str
+    id_card_masked: str
+    organisation_id: int
+    organisation_name: str
+    joined_on: date | None
+    is_in_service: bool
+    employer_id: int | None
+    employer_name: str
+    employer_party_organisation: str
+    is_active: bool
+    ended_on: date | None
+    end_reason: str
+
+    @staticmethod
+    def resolve_resident_name(membership: PartyMembership) -> str:
+        return membership.resident.name
+
+    @staticmethod
+    def resolve_household_id(membership: PartyMembership) -> int | None:
+        return membership.resident.household_id
+
+    @staticmethod
+    def resolve_household_name(membership: PartyMembership) -> str:
+        return membership.resident.household.name if membership.resident.household_id else ""
+
+    @staticmethod
+    def resolve_phone_masked(membership: PartyMembership) -> str:
+        return resident_masked_phone(membership.resident)
+
+    @staticmethod
+    def resolve_id_card_masked(membership: PartyMembership) -> str:
+        return membership.resident.id_card_masked
+
+    @staticmethod
+    def resolve_organisation_name(membership: PartyMembership) -> str:
+        return membership.organisation.name
+
+    @staticmethod
+    def resolve_employer_name(membership: PartyMembership) -> str:
+        return membership.employer_label
+
+
+class PartyMembershipQuery(PageQuery):
+    place: int | None = None
+    search: str = Field("", max_length=50)
+    in_service: bool | None = None
+    status: str = Field(MembershipStatus.IN_FORCE, pattern="^(active|ended|all)$")
+
+
+@party_router.get(
+    "/memberships",
+    response={200: Page[PartyMembershipOut], **ERRORS},
+    summary="Party members in reach (in force by default), filtered and paginated (masked)",
+)
+def party_memberships_list(request, query: Query[PartyMembershipQuery]):
+    place = access_place(request.user, query.place) if query.place is not None else None
+    filters = PartyMembershipFilters(place=place, search=query.search, in_service=query.in_service, status=query.status)
+    return paginate(party_membership_list(request.user, filters), query)
+
+
+@party_router.get(
+    "/memberships/{membership_id}", response={200: PartyMembershipOut, **ERRORS}, summary="One party membership"
+)
+def party_membership_detail(request, membership_id: int):
+    return access_party_membership(request.user, membership_id)
+
+
+class PartyMembershipIn(Schema):
+    organisation_id: int
+    joined_on: date | None = None
+    is_in_service: bool = False
+    employer_id: int | None = Field(None, description="a resident organisation; else give employer_name")
+    employer_name: str = Field("", max_length=150)
+    employer_party_organisation: str = Field("", max_length=150)
+
+
+class PartyMembershipCreateIn(PartyMembershipIn):
+    resident_id: int
+
+
+def _membership_input(request, payload: PartyMembershipIn) -> PartyMembershipInput:
+    """The service's input from the body; ids that name nothing in reach are field errors (the same for both)."""
+    errors: dict[str, str] = {}
+    organisation = party_organisation_by_id(request.user, payload.organisation_id)
+    if organisation is None:
+        errors["organisation_id"] = _("Choose the party organisation.")
+    employer = None
+    if payload.employer_id is not None:
+        employer = employer_by_id(request.user, payload.employer_id)
+        if employer is None:
+            errors["employer_id"] = _("Choose an organisation from the list.")
+    if errors:
+        raise ValidationFailed(fields=errors)
+    return PartyMembershipInput(
+        organisation=organisation,
+        joined_on=payload.joined_on,
+        is_in_service=payload.is_in_service,
+        employer=employer,
+        employer_name=payload.employer_name,
+        employer_party_organisation=payload.employer_party_organisation,
+    )
+
+
+def _reloaded(request, membership: PartyMembership) -> PartyMembership:
+    return access_party_membership(request.user, membership.pk)
+
+
+@party_router.post(
+    "/memberships",
+    response={201: PartyMembershipOut, **ERRORS},
+    summary="Register a resident as a party member (audited)",
+)
+def party_membership_create(request, payload: PartyMembershipCreateIn):
+    resident = access_resident(request.user, payload.resident_id, MEMBERSHIP_PERMISSION)
+    data = _membership_input(request, payload)
+    membership = party_membership_add(actor=request.user, resident=resident, data=data, now=timezone.now())
+    return Status(201, _reloaded(request, membership))
+
+
+@party_router.put(
+    "/memberships/{membership_id}",
+    response={200: PartyMembershipOut, **ERRORS},
+    summary="Change a party membership in force: organisation, dates, in service or retired, employer (audited)",
+)
+def party_membership_update(request, membership_id: int, payload: PartyMembershipIn):
+    membership = access_party_membership(request.user, membership_id, MEMBERSHIP_PERMISSION)
+    data = _membership_input(request, payload)
+    party_membership_change(actor=request.user, membership=membership, data=data, now=timezone.now())
+    return _reloaded(request, membership)
+
+
+class PartyMembershipEndIn(Schema):
+    reason: PartyMembershipEndReason
+    ended_on: date | None = None
+
+
+@party_router.post(
+    "/memberships/{membership_id}/end",
+    response={200: PartyMembershipOut, **ERRORS},
+    summary="End a party membership (kept for history; audited)",
+)
+def party_membership_end_endpoint(request, membership_id: int, payload: PartyMembershipEndIn):
+    membership = access_party_membership(request.user, membership_id, MEMBERSHIP_PERMISSION)
+    party_membership_end(
+        actor=request.user, membership=membership, reason=payload.reason, ended_on=payload.ended_on, now=timezone.now()
+    )
+    return _reloaded(request, membership)

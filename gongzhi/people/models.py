@@ -217,12 +217,24 @@ class PartyOrganisation(models.Model):
         return self.name
 
 
+class PartyMembershipEndReason(models.TextChoices):
+    TRANSFERRED_OUT = "transferred_out", _("membership transferred to another party organisation")
+    DECEASED = "deceased", _("deceased")
+    ENTERED_IN_ERROR = "entered_in_error", _("entered by mistake")
+    OTHER = "other", _("other reason")
+
+
 class PartyMembership(models.Model):
-    """A resident's party membership: the branch (or group) they belong to, in-service or not, and employer."""
+    """A resident's party membership: the party organisation they belong to (a branch, a building group or a
+    household lead of their community), when they joined, in service or retired, and for in-service members their
+    employer and the employer's party organisation (where their membership is held; they register at home too).
+
+    A membership is ended, never deleted (``ended_on``, ``end_reason``); registering the resident again reopens it.
+    """
 
     resident = models.OneToOneField(Resident, on_delete=models.PROTECT, related_name="party_membership")
     organisation = models.ForeignKey(
-        PartyOrganisation, verbose_name=_("branch"), on_delete=models.PROTECT, related_name="members"
+        PartyOrganisation, verbose_name=_("party organisation"), on_delete=models.PROTECT, related_name="members"
     )
     joined_on = models.DateField(_("joined the party on"), null=True, blank=True)
     is_in_service = models.BooleanField(_("in-service party member"), default=False)
@@ -235,15 +247,35 @@ class PartyMembership(models.Model):
         related_name="employed_party_members",
     )
     employer_name = models.CharField(_("employer (free text)"), max_length=150, blank=True)
+    employer_party_organisation = models.CharField(_("employer's party organisation"), max_length=150, blank=True)
     registered_at_home_on = models.DateField(_("dual registration date"), null=True, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
+    ended_on = models.DateField(_("ended on"), null=True, blank=True)
+    end_reason = models.CharField(
+        _("reason for ending"), max_length=32, choices=PartyMembershipEndReason.choices, blank=True
+    )
 
     class Meta:
         verbose_name = _("party membership")
         verbose_name_plural = _("party memberships")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ended_on__isnull=True) | Q(is_active=False),
+                name="party_membership_ended_is_inactive",
+            ),
+            models.CheckConstraint(
+                condition=Q(ended_on__isnull=True) | Q(joined_on__isnull=True) | Q(ended_on__gte=models.F("joined_on")),
+                name="party_membership_ends_after_joining",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.resident_id} @ {self.organisation_id}"
+
+    @property
+    def employer_label(self) -> str:
+        """The employer's name: the linked organisation's, else the name as written."""
+        return self.employer.name if self.employer_id and self.employer else self.employer_name
 
 
 class RoleAssignmentQuerySet(models.QuerySet):

@@ -1,26 +1,23 @@
 """Pages for the roster import: upload a file for a community, follow its progress, read the report.
 
-The upload is checked at once (an .xlsx with the template's headers), saved under MEDIA_ROOT/imports/, and imported
-in the background (``gongzhi.core.jobs.enqueue``); the progress page polls with htmx every second. A person can
+The upload is checked at once (an .xlsx with the template's headers), then saved and imported in the background by
+the one import runner (``gongzhi.core.imports``); the progress page polls with htmx every second. A person can
 leave and come back: /roster/ lists their recent imports. Only the owner of an import sees it.
 """
 
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from gongzhi.core import jobs
 from gongzhi.core.access import reach
-from gongzhi.core.context import current_origin
 from gongzhi.core.errors import NotFound
 from gongzhi.core.models import Progress
 from gongzhi.core.roles import Permission
@@ -28,15 +25,10 @@ from gongzhi.core.views_support import domain_errors
 from gongzhi.places.models import Place, PlaceKind
 from gongzhi.places.selectors import access_place, place_queryset
 
-from .roster import (
-    MAX_ROWS,
-    PROGRESS_KIND,
-    RosterFileRefused,
-    roster_error_workbook,
-    roster_inspect,
-    roster_template_workbook,
-    roster_upload_path,
-)
+from .errors import RosterFileRefused
+from .roster import PROGRESS_KIND, roster_import_start
+from .roster_format import MAX_ROWS, roster_inspect
+from .roster_template import roster_error_workbook, roster_template_workbook
 
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 RECENT_IMPORTS = 20
@@ -67,17 +59,6 @@ def _own_progress(actor, progress_id: int) -> Progress:
     return progress
 
 
-def _save_upload(upload) -> str:
-    token = uuid.uuid4().hex
-    path = roster_upload_path(token)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    upload.seek(0)
-    with path.open("wb") as target:
-        for chunk in upload.chunks():
-            target.write(chunk)
-    return token
-
-
 @login_required
 @domain_errors
 @require_http_methods(["GET", "POST"])
@@ -103,7 +84,8 @@ def roster_index(request):
             except RosterFileRefused as exc:
                 error = str(exc.message)
             else:
-                return _start_import(request, community, upload, estimate)
+                progress = roster_import_start(actor=actor, community=community, upload=upload, estimate=estimate)
+                return redirect("roster_progress", progress.pk)
     imports = list(Progress.objects.filter(owner_id=actor.pk, kind=PROGRESS_KIND)[:RECENT_IMPORTS])
     context = {
         "communities": communities,
@@ -113,31 +95,6 @@ def roster_index(request):
         "row_limit": _("At most %(max)d rows per file.") % {"max": MAX_ROWS},
     }
     return render(request, "people/roster_index.html", context, status=422 if error else 200)
-
-
-def _start_import(request, community: Place, upload, estimate: int):
-    filename = (upload.name or "roster.xlsx")[-120:]
-    token = _save_upload(upload)
-    progress = Progress.objects.create(
-        kind=PROGRESS_KIND,
-        owner=request.user,
-        total=estimate,
-        result={"community_id": community.pk, "community": community.name, "filename": filename},
-    )
-    where = current_origin()
-    jobs.enqueue(
-        "gongzhi.people.roster.roster_import_task",
-        progress_id=progress.pk,
-        actor_id=request.user.pk,
-        community_id=community.pk,
-        token=token,
-        filename=filename,
-        language=translation.get_language() or "",
-        channel=where.channel,
-        source_ip=where.source_ip,
-        user_agent=where.user_agent,
-    )
-    return redirect("roster_progress", progress.pk)
 
 
 @login_required
@@ -157,6 +114,7 @@ def roster_progress(request, progress_id: int):
         "errors": errors[:ERRORS_SHOWN],
         "errors_more": max(int(result.get("error_count") or len(errors)) - ERRORS_SHOWN, 0),
         "created": _created_rows(result.get("created") or {}),
+        "party": result.get("party") or {},
     }
     template = "people/roster_status.html" if request.htmx else "people/roster_progress.html"
     return render(request, template, context)

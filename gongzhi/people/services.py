@@ -1,4 +1,4 @@
-"""Every state change of people and accounts: login, tokens, roles, residents, party membership.
+"""Every state change of people and accounts: login, tokens, roles, residents (party members: ``party.py``).
 
 Each function takes the acting account, checks reach, writes in one transaction and records the audit log.
 """
@@ -20,19 +20,20 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from gongzhi.core.access import forget_grants, require_reach
+from gongzhi.core.actors import Actor
 from gongzhi.core.audit import audit_record, diff_fields
 from gongzhi.core.crypto import blind_index, decrypt_text, encrypt_text
-from gongzhi.core.errors import DomainError, Locked, NotFound, ValidationFailed
+from gongzhi.core.errors import Locked, NotFound, ValidationFailed
 from gongzhi.core.masking import mask_id_card, mask_phone
 from gongzhi.core.roles import ROLE_RANK, Permission, Role
 from gongzhi.places.models import Place, PlaceKind
 
+from .errors import PeopleError
 from .models import (
     Account,
     ApiToken,
     Gender,
-    PartyMembership,
-    PartyOrganisation,
+    Organisation,
     Relation,
     Resident,
     ResidentTag,
@@ -41,11 +42,6 @@ from .models import (
 )
 
 # ---------------------------------------------------------------- login and lockout
-
-
-class InvalidCredentials(DomainError):
-    status = 401
-    code = "invalid_credentials"
 
 
 def account_is_locked(account: Any) -> bool:
@@ -82,7 +78,7 @@ def login_attempt(*, username: str, password: str, request: Any = None) -> Accou
             _("Too many failed logins. This account is locked for %(minutes)d minutes.")
             % {"minutes": settings.GONGZHI_LOGIN_LOCK_MINUTES}
         )
-    raise InvalidCredentials(_("The username or password is not correct."))
+    raise PeopleError.INVALID_CREDENTIALS()
 
 
 def _count_failure(account: Account) -> None:
@@ -105,7 +101,7 @@ def _count_failure(account: Account) -> None:
             audit_record(actor=None, actor_label=account.username, action="auth.locked", target=account)
 
 
-def account_unlock(*, actor: Any, account: Account) -> None:
+def account_unlock(*, actor: Actor, account: Account) -> None:
     """Lift a lockout early (an admin who has confirmed the person)."""
     if not actor.is_superuser:
         _require_manages_account(actor, account)
@@ -190,7 +186,7 @@ def account_set_preferences(*, actor: Account, language: str | None = None, elde
 # ---------------------------------------------------------------- roles
 
 
-def _require_manages_account(actor: Any, account: Account) -> None:
+def _require_manages_account(actor: Actor, account: Account) -> None:
     paths = list(account.role_assignments.values_list("place__path", flat=True))
     if not paths:
         raise NotFound()
@@ -198,7 +194,9 @@ def _require_manages_account(actor: Any, account: Account) -> None:
         require_reach(actor, Permission.ROLE_ASSIGN, path)
 
 
-def role_assign_check(*, actor: Any, account: Account, role: str, place: Place, organisation: Any = None) -> None:
+def role_assign_check(
+    *, actor: Actor, account: Account, role: str, place: Place, organisation: Organisation | None = None
+) -> None:
     """Raise what role_assign would refuse, without writing (forms call it to show the reason on the field)."""
     if role not in Role.values:
         raise ValidationFailed(fields={"role": _("Unknown role.")})
@@ -208,27 +206,23 @@ def role_assign_check(*, actor: Any, account: Account, role: str, place: Place, 
 
         actor_rank = min((ROLE_RANK[item] for item in roles_of(actor) if item in ROLE_RANK), default=99)
         if ROLE_RANK[role] <= actor_rank:
-            raise ValidationFailed(
-                _("You cannot grant a role as high as your own."),
-                code="role_too_high",
-                fields={"role": _("Ask the level above you.")},
-            )
+            raise PeopleError.ROLE_TOO_HIGH(fields={"role": _("Ask the level above you.")})
     if role == Role.RESIDENT and place.kind != PlaceKind.HOUSEHOLD:
         raise ValidationFailed(fields={"place": _("A resident's role is held on their household.")})
     if role in {Role.MERCHANT_CLERK, Role.ORGANISATION_REPRESENTATIVE} and organisation is None:
         raise ValidationFailed(fields={"organisation": _("Choose the organisation.")})
     if RoleAssignment.objects.filter(account=account, role=role, place=place, ends_on__isnull=True).exists():
-        raise ValidationFailed(_("This person already holds this role here."), code="duplicate_role")
+        raise PeopleError.DUPLICATE_ROLE()
 
 
 @transaction.atomic
 def role_assign(
     *,
-    actor: Any,
+    actor: Actor,
     account: Account,
     role: str,
     place: Place,
-    organisation: Any = None,
+    organisation: Organisation | None = None,
     starts_on: date | None = None,
 ) -> RoleAssignment:
     """Give ``account`` a role on ``place``. The actor must be able to assign roles over ``place``, and may not
@@ -246,7 +240,7 @@ def role_assign(
             )
     except IntegrityError:
         # Two managers granting the same role at once: the unique constraint lets one through.
-        raise ValidationFailed(_("This person already holds this role here."), code="duplicate_role") from None
+        raise PeopleError.DUPLICATE_ROLE() from None
     audit_record(
         actor=actor,
         action="role.assign",
@@ -259,7 +253,7 @@ def role_assign(
 
 
 @transaction.atomic
-def role_end(*, actor: Any, assignment: RoleAssignment, ends_on: date | None = None) -> RoleAssignment:
+def role_end(*, actor: Actor, assignment: RoleAssignment, ends_on: date | None = None) -> RoleAssignment:
     """End a role (kept for history, never deleted)."""
     require_reach(actor, Permission.ROLE_ASSIGN, assignment.place.path)
     ends_on = ends_on or timezone.localdate()
@@ -367,18 +361,14 @@ def resident_clean(data: ResidentInput) -> dict[str, Any]:
 
 
 @transaction.atomic
-def resident_create(*, actor: Any, data: ResidentInput) -> Resident:
+def resident_create(*, actor: Actor, data: ResidentInput) -> Resident:
     """Register a resident in a household the actor reaches for imports or management."""
     cleaned = resident_clean(data)
     if data.household is None:
         raise ValidationFailed(fields={"household": _("Choose a household.")})
     require_reach(actor, Permission.ROSTER_IMPORT, data.household.path)
     if cleaned.get("id_card_digest") and Resident.objects.filter(id_card_digest=cleaned["id_card_digest"]).exists():
-        raise ValidationFailed(
-            _("A resident with this ID card number is already registered."),
-            code="duplicate_id_card",
-            fields={"id_card_number": _("Already registered.")},
-        )
+        raise PeopleError.DUPLICATE_ID_CARD(fields={"id_card_number": _("Already registered.")})
     resident = Resident.objects.create(**cleaned)
     ResidentTag.objects.bulk_create([ResidentTag(resident=resident, code=tag) for tag in sorted(set(data.tags))])
     audit_record(
@@ -400,16 +390,15 @@ class RevealedResident:
 REVEAL_PURPOSE_MIN_LENGTH = 4
 
 
-def resident_reveal(*, actor: Any, resident: Resident, purpose: str) -> RevealedResident:
+def resident_reveal(*, actor: Actor, resident: Resident, purpose: str) -> RevealedResident:
     """Unmasked ID card number and phone, for an actor allowed to reveal, with a stated purpose; audited."""
     purpose = (purpose or "").strip()
-    household_path = resident.household.path if resident.household_id else ""
+    household = resident.household
+    household_path = household.path if household is not None else ""
     require_reach(actor, Permission.RESIDENT_REVEAL, household_path or "\x00")
     if len(purpose) < REVEAL_PURPOSE_MIN_LENGTH:
-        raise ValidationFailed(
-            _("State why you need to see the full data."),
-            code="purpose_required",
-            fields={"purpose": _("Write the purpose, for example the matter you are handling.")},
+        raise PeopleError.PURPOSE_REQUIRED(
+            fields={"purpose": _("Write the purpose, for example the matter you are handling.")}
         )
     with transaction.atomic():
         audit_record(actor=actor, action="resident.reveal", target=resident, place_path=household_path, purpose=purpose)
@@ -421,103 +410,5 @@ def resident_masked_phone(resident: Resident) -> str:
     return mask_phone(resident.phone)
 
 
-@transaction.atomic
-def party_membership_set(
-    *,
-    actor: Any,
-    resident: Resident,
-    organisation: PartyOrganisation,
-    is_in_service: bool = False,
-    joined_on: date | None = None,
-    employer_name: str = "",
-) -> PartyMembership:
-    """Attach a resident to a party branch or group (creating or moving the membership)."""
-    require_reach(actor, Permission.PLACE_MANAGE, organisation.place.path)
-    if resident.household_id is None:
-        raise NotFound()
-    membership, _created = PartyMembership.objects.update_or_create(
-        resident=resident,
-        defaults={
-            "organisation": organisation,
-            "is_in_service": is_in_service,
-            "joined_on": joined_on,
-            "employer_name": employer_name,
-            "is_active": True,
-        },
-    )
-    audit_record(
-        actor=actor,
-        action="party.membership_set",
-        target=membership,
-        place_path=organisation.place.path,
-        changes={"organisation": [None, organisation.pk], "is_in_service": [None, is_in_service]},
-    )
-    return membership
-
-
-# ---------------------------------------------------------------- party organisation tree
-
-
-def _expected_place_kinds(kind: str) -> set[str]:
-    from .models import PartyOrganisationKind as Kind
-
-    return {
-        Kind.COMMITTEE: {PlaceKind.COMMUNITY, PlaceKind.STREET, PlaceKind.DISTRICT},
-        Kind.BRANCH: {PlaceKind.GRID, PlaceKind.COMPOUND, PlaceKind.AREA, PlaceKind.COMMUNITY},
-        Kind.GROUP: {PlaceKind.BUILDING, PlaceKind.GRID, PlaceKind.ENTRANCE},
-        Kind.HOUSEHOLD_LEAD: {PlaceKind.HOUSEHOLD},
-    }[kind]
-
-
-@transaction.atomic
-def party_organisation_create(
-    *,
-    actor: Any,
-    kind: str,
-    name: str,
-    place: Place,
-    parent: PartyOrganisation | None = None,
-    leader: Resident | None = None,
-) -> PartyOrganisation:
-    """Add a node to the four-level party tree, shadowing ``place``.
-
-    A committee serves a community (or street/district); a branch a grid, compound or area inside its committee's
-    place; a building group a building; a household lead a household. The served place must lie inside the
-    parent's place, so the party tree never reaches outside the places it shadows.
-    """
-    from gongzhi.core.tree import child_path
-
-    from .models import PARTY_ALLOWED_PARENTS, PartyOrganisationKind
-
-    if kind not in PartyOrganisationKind.values:
-        raise ValidationFailed(fields={"kind": _("Unknown kind of party organisation.")})
-    require_reach(actor, Permission.PLACE_MANAGE, place.path)
-    name = (name or "").strip()
-    errors: dict[str, str] = {}
-    if not name:
-        errors["name"] = _("Enter a name.")
-    if (parent.kind if parent else None) not in PARTY_ALLOWED_PARENTS[kind]:
-        errors["parent"] = _("This kind of party organisation cannot sit under the chosen one.")
-    elif parent is not None and not place.path.startswith(parent.place.path):
-        errors["place"] = _("The place must lie inside the place of the parent organisation.")
-    if place.kind not in _expected_place_kinds(kind):
-        errors["place"] = _("This kind of party organisation cannot serve this kind of place.")
-    # A committee's secretary may live anywhere; a branch, group or household lead lives where they serve.
-    leader_lives_elsewhere = leader is not None and (
-        leader.household_id is None or not leader.household.path.startswith(place.path)
-    )
-    if leader_lives_elsewhere and kind != PartyOrganisationKind.COMMITTEE:
-        errors["leader"] = _("The lead must live in the place served.")
-    if errors:
-        raise ValidationFailed(fields=errors)
-    node = PartyOrganisation.objects.create(kind=kind, name=name, parent=parent, place=place, leader=leader)
-    node.path = child_path(parent.path if parent else "", node.pk)
-    PartyOrganisation.objects.filter(pk=node.pk).update(path=node.path)
-    audit_record(
-        actor=actor,
-        action="party.organisation_create",
-        target=node,
-        place_path=place.path,
-        changes={"name": [None, name], "kind": [None, kind], "place": [None, place.pk]},
-    )
-    return node
+# The party tree and memberships live in party.py; these names stay importable from here for older callers.
+from .party import party_membership_set, party_organisation_create  # noqa: E402, F401

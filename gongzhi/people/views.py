@@ -8,17 +8,19 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from django.views.i18n import set_language
 
-from gongzhi.core.access import roles_of
+from gongzhi.core.access import reach, roles_of
 from gongzhi.core.errors import DomainError
-from gongzhi.core.roles import STAFF_ROLES, Role
+from gongzhi.core.roles import STAFF_ROLES, Permission, Role
 from gongzhi.core.views_support import domain_errors, safe_next
 from gongzhi.places.models import Place
 from gongzhi.places.selectors import place_ancestors, place_counts_by_kind, place_roots_for
 
+from .party import MEMBERSHIP_PERMISSION
 from .selectors import (
     account_households,
     account_organisations,
@@ -90,6 +92,7 @@ def logout_page(request):
 @domain_errors
 def home(request):
     user = request.user
+    today = timezone.localdate()
     roles = roles_of(user)
     context: dict = {"roles": roles, "is_superuser": user.is_superuser}
     staff_roles = roles & STAFF_ROLES
@@ -101,14 +104,21 @@ def home(request):
                 "pk", "resident_count"
             )
         )
+        residents_scope = reach(user, Permission.RESIDENT_VIEW)  # a reviewer sees places, not their residents
         context["staff_places"] = [
-            {"place": place, "counts": place_counts_by_kind(place), "residents": resident_counts.get(place.pk, 0)}
+            {
+                "place": place,
+                "counts": place_counts_by_kind(place),
+                "residents": resident_counts.get(place.pk, 0),
+                "can_view_residents": residents_scope.covers(place.path),
+            }
             for place in shown
         ]
         context["more_places"] = len(roots) - len(shown)
+        context["can_manage_party"] = not reach(user, MEMBERSHIP_PERMISSION).is_empty
         context["staff_roles"] = sorted(Role(role).label for role in staff_roles)
     if Role.RESIDENT in roles or user.resident_id:
-        households = account_households(user)
+        households = account_households(user, today=today)
         if households:
             household = households[0]
             context["household"] = household
@@ -116,7 +126,7 @@ def home(request):
             context["household_members"] = household_members(user, household)
         context["own_resident"] = user.resident
     if roles & {Role.MERCHANT_CLERK, Role.ORGANISATION_REPRESENTATIVE}:
-        context["organisations"] = account_organisations(user)
+        context["organisations"] = account_organisations(user, today=today)
     context["has_anything"] = bool(
         context.get("staff_places") or "household" in context or context.get("organisations") or user.is_superuser
     )
@@ -125,7 +135,7 @@ def home(request):
 
 @login_required
 def me(request):
-    assignments = account_roles(request.user)
+    assignments = account_roles(request.user, today=timezone.localdate())
     return render(request, "people/me.html", {"assignments": assignments})
 
 
@@ -134,7 +144,7 @@ def me(request):
 def my_household(request):
     user = request.user
     entries = []
-    for household in account_households(user):
+    for household in account_households(user, today=timezone.localdate()):
         members = household_members(user, household)
         if not members and user.resident_id and user.resident.household_id == household.pk:
             members = [user.resident]

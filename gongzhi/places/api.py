@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from ninja import Router, Schema
 
+from gongzhi.core.api_support import ERRORS
+
 from .models import Place
 from .selectors import access_place, place_children, place_counts_by_kind, place_visible_ancestors
 
@@ -35,7 +37,11 @@ class PlaceDetailOut(PlaceOut):
     counts: dict[str, int]
 
 
-@router.get("/{place_id}", response=PlaceDetailOut, summary="One place, its visible ancestors and counts below it")
+@router.get(
+    "/{place_id}",
+    response={200: PlaceDetailOut, **ERRORS},
+    summary="One place, its visible ancestors and counts below it",
+)
 def place_detail(request, place_id: int):
     place = access_place(request.user, place_id)
     place.ancestors = place_visible_ancestors(request.user, place)
@@ -43,7 +49,9 @@ def place_detail(request, place_id: int):
     return place
 
 
-@router.get("/{place_id}/children", response=list[PlaceChildOut], summary="Direct children of a place")
+@router.get(
+    "/{place_id}/children", response={200: list[PlaceChildOut], **ERRORS}, summary="Direct children of a place"
+)
 def place_children_list(request, place_id: int):
     place = access_place(request.user, place_id)
     return list(place_children(request.user, place))

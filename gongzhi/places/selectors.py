@@ -7,6 +7,7 @@ from typing import Any
 from django.db.models import Count, QuerySet
 
 from gongzhi.core.access import reach, require_authenticated
+from gongzhi.core.actors import MaybeAnonymousActor
 from gongzhi.core.errors import NotFound
 from gongzhi.core.roles import Permission
 from gongzhi.core.tree import subtree_q
@@ -14,13 +15,13 @@ from gongzhi.core.tree import subtree_q
 from .models import Place, PlaceKind
 
 
-def place_queryset(actor: Any, permission: str = Permission.PLACE_VIEW) -> QuerySet[Place]:
+def place_queryset(actor: MaybeAnonymousActor, permission: str = Permission.PLACE_VIEW) -> QuerySet[Place]:
     """Active places inside the actor's reach for ``permission`` (nothing for an actor without roles)."""
     scope = reach(actor, permission)
     return Place.objects.filter(is_active=True).filter(scope.q("path"))
 
 
-def access_place(actor: Any, place_id: Any, permission: str = Permission.PLACE_VIEW) -> Place:
+def access_place(actor: MaybeAnonymousActor, place_id: Any, permission: str = Permission.PLACE_VIEW) -> Place:
     """The place, or NotFound whether it is missing or out of the actor's reach."""
     require_authenticated(actor)
     try:
@@ -33,7 +34,7 @@ def access_place(actor: Any, place_id: Any, permission: str = Permission.PLACE_V
     return place
 
 
-def place_visible_ancestors(actor: Any, place: Place) -> list[Place]:
+def place_visible_ancestors(actor: MaybeAnonymousActor, place: Place) -> list[Place]:
     """Breadcrumb: the place's ancestors that the actor may see, root first."""
     ids = place.ancestor_ids
     if not ids:
@@ -42,7 +43,7 @@ def place_visible_ancestors(actor: Any, place: Place) -> list[Place]:
     return [by_id[item_id] for item_id in ids if item_id in by_id]
 
 
-def place_children(actor: Any, place: Place) -> QuerySet[Place]:
+def place_children(actor: MaybeAnonymousActor, place: Place) -> QuerySet[Place]:
     """Direct children the actor may see, with how many children each has and households for buildings."""
     return (
         place_queryset(actor)
@@ -52,7 +53,7 @@ def place_children(actor: Any, place: Place) -> QuerySet[Place]:
     )
 
 
-def place_roots_for(actor: Any) -> list[Place]:
+def place_roots_for(actor: MaybeAnonymousActor) -> list[Place]:
     """The top places an actor starts browsing from: the places of their roles (collapsed)."""
     scope = reach(actor, Permission.PLACE_VIEW)
     if scope.everything:
@@ -77,7 +78,7 @@ def place_counts_by_kind(place: Place) -> dict[str, int]:
     return counts
 
 
-def place_search(actor: Any, text: str, *, kind: str | None = None, limit: int = 20) -> list[Place]:
+def place_search(actor: MaybeAnonymousActor, text: str, *, kind: str | None = None, limit: int = 20) -> list[Place]:
     queryset = place_queryset(actor).filter(name__icontains=text.strip())
     if kind:
         queryset = queryset.filter(kind=kind)

@@ -7,7 +7,7 @@ roster import audits an import as a whole) and keeps history unless told not to 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import cast
 
 from django.db import transaction
 from django.db.models import CharField, F, OuterRef, Subquery, Value
@@ -15,11 +15,13 @@ from django.db.models.functions import Cast, Coalesce, Concat, Substr
 from django.utils.translation import gettext as _
 
 from gongzhi.core.access import require_reach
+from gongzhi.core.actors import Actor, MaybeAnonymousActor
 from gongzhi.core.audit import audit_record
 from gongzhi.core.errors import NotFound, ValidationFailed
 from gongzhi.core.roles import Permission
 from gongzhi.core.tree import child_path, subtree_q
 
+from .errors import PlacesError
 from .models import ALLOWED_PARENTS, MAX_GRID_LEVEL, Place, PlaceChange, PlaceKind
 
 
@@ -61,25 +63,26 @@ def validate_parent(kind: str, parent: Place | None) -> int | None:
         raise ValidationFailed(fields={"kind": _("Unknown kind of place.")})
     parent_kind = parent.kind if parent is not None else None
     if parent_kind not in allowed:
-        raise ValidationFailed(
+        raise PlacesError.INVALID_PARENT(
             _("A %(kind)s cannot be placed under a %(parent)s.")
             % {"kind": PlaceKind(kind).label, "parent": PlaceKind(parent_kind).label if parent_kind else "—"},
-            code="invalid_parent",
             fields={"parent": _("Choose a place of another kind.")},
         )
     entrance_in_grid = kind == PlaceKind.ENTRANCE and parent is not None and parent.kind == PlaceKind.GRID
-    if entrance_in_grid and not Place.objects.filter(pk__in=parent.ancestor_ids, kind=PlaceKind.BUILDING).exists():
-        raise ValidationFailed(
+    if (
+        entrance_in_grid
+        and parent is not None
+        and not Place.objects.filter(pk__in=parent.ancestor_ids, kind=PlaceKind.BUILDING).exists()
+    ):
+        raise PlacesError.INVALID_PARENT(
             _("An entrance must belong to a building."),
-            code="invalid_parent",
             fields={"parent": _("Choose a building or a grid inside a building.")},
         )
     if kind == PlaceKind.GRID:
         level = _grid_level_under(parent)
         if level > MAX_GRID_LEVEL:
-            raise ValidationFailed(
+            raise PlacesError.GRID_TOO_DEEP(
                 _("Grids nest at most three levels."),
-                code="grid_too_deep",
                 fields={"parent": _("Choose a grid of level 1 or 2, or a community.")},
             )
         return level
@@ -89,7 +92,7 @@ def validate_parent(kind: str, parent: Place | None) -> int | None:
 @transaction.atomic
 def place_create(
     *,
-    actor: Any,
+    actor: Actor,
     kind: str,
     name: str,
     parent: Place | None,
@@ -107,9 +110,8 @@ def place_create(
         raise NotFound()
     grid_level = validate_parent(kind, parent)
     if Place.objects.filter(parent=parent, name=name, is_active=True).exists():
-        raise ValidationFailed(
+        raise PlacesError.DUPLICATE_NAME(
             _("There is already a place called %(name)s here.") % {"name": name},
-            code="duplicate_name",
             fields={"name": _("Choose another name.")},
         )
     place = Place.objects.create(
@@ -140,7 +142,7 @@ def place_create(
 def place_bulk_insert(
     *,
     levels: Sequence[Sequence[Place]],
-    actor: Any = None,
+    actor: MaybeAnonymousActor | None = None,
     history: bool = True,
     batch_size: int | None = None,
 ) -> list[Place]:
@@ -222,7 +224,7 @@ def _check_levels(levels: list[list[Place]]) -> None:
 
 
 @transaction.atomic
-def place_rename(*, actor: Any, place: Place, name: str) -> Place:
+def place_rename(*, actor: Actor, place: Place, name: str) -> Place:
     name = (name or "").strip()
     if not name:
         raise ValidationFailed(fields={"name": _("Enter a name.")})
@@ -230,9 +232,8 @@ def place_rename(*, actor: Any, place: Place, name: str) -> Place:
     if name == place.name:
         return place
     if Place.objects.filter(parent_id=place.parent_id, name=name, is_active=True).exclude(pk=place.pk).exists():
-        raise ValidationFailed(
+        raise PlacesError.DUPLICATE_NAME(
             _("There is already a place called %(name)s here.") % {"name": name},
-            code="duplicate_name",
             fields={"name": _("Choose another name.")},
         )
     old_name = place.name
@@ -248,7 +249,7 @@ def place_rename(*, actor: Any, place: Place, name: str) -> Place:
 
 
 @transaction.atomic
-def place_move(*, actor: Any, place: Place, new_parent: Place) -> Place:
+def place_move(*, actor: Actor, place: Place, new_parent: Place) -> Place:
     """Move ``place`` and its whole subtree under ``new_parent`` with two UPDATE statements.
 
     The actor must manage both the old and the new location. Moving a place under itself is refused.
@@ -256,9 +257,8 @@ def place_move(*, actor: Any, place: Place, new_parent: Place) -> Place:
     require_reach(actor, Permission.PLACE_MANAGE, place.path)
     require_reach(actor, Permission.PLACE_MANAGE, new_parent.path)
     if new_parent.path.startswith(place.path):
-        raise ValidationFailed(
+        raise PlacesError.INVALID_PARENT(
             _("A place cannot be moved under itself."),
-            code="invalid_parent",
             fields={"parent": _("Choose a place outside this one.")},
         )
     validate_parent(place.kind, new_parent)
@@ -267,20 +267,18 @@ def place_move(*, actor: Any, place: Place, new_parent: Place) -> Place:
         place.parent, including_self=True
     )
     if level_change:
-        deepest_inside = max(
-            Place.objects.filter(subtree_q(place.path), kind=PlaceKind.GRID).values_list("grid_level", flat=True),
-            default=0,
+        levels_inside = Place.objects.filter(subtree_q(place.path), kind=PlaceKind.GRID).values_list(
+            "grid_level", flat=True
         )
+        deepest_inside = max((level or 0 for level in levels_inside), default=0)
         if deepest_inside and deepest_inside + level_change > MAX_GRID_LEVEL:
-            raise ValidationFailed(
+            raise PlacesError.GRID_TOO_DEEP(
                 _("Grids nest at most three levels."),
-                code="grid_too_deep",
                 fields={"parent": _("Choose a place with fewer grid levels above it.")},
             )
     if Place.objects.filter(parent=new_parent, name=place.name, is_active=True).exists():
-        raise ValidationFailed(
+        raise PlacesError.DUPLICATE_NAME(
             _("There is already a place called %(name)s here.") % {"name": place.name},
-            code="duplicate_name",
             fields={"parent": _("Rename one of the two places first.")},
         )
     old_path, old_parent_id = place.path, place.parent_id
@@ -315,11 +313,11 @@ def place_move(*, actor: Any, place: Place, new_parent: Place) -> Place:
 
 
 @transaction.atomic
-def place_archive(*, actor: Any, place: Place) -> Place:
+def place_archive(*, actor: Actor, place: Place) -> Place:
     """Archive a place with nothing active under it. Archived places keep their history and records."""
     require_reach(actor, Permission.PLACE_MANAGE, place.path)
     if Place.objects.filter(parent=place, is_active=True).exists() or place.residents.filter(is_active=True).exists():
-        raise ValidationFailed(_("Move or archive what is inside this place first."), code="not_empty")
+        raise PlacesError.NOT_EMPTY()
     Place.objects.filter(pk=place.pk).update(is_active=False)
     PlaceChange.objects.create(
         place=place, action=PlaceChange.Action.ARCHIVE, actor=_actor_or_none(actor), old_name=place.name
@@ -329,5 +327,5 @@ def place_archive(*, actor: Any, place: Place) -> Place:
     return place
 
 
-def _actor_or_none(actor: Any) -> Any:
-    return actor if getattr(actor, "is_authenticated", False) else None
+def _actor_or_none(actor: MaybeAnonymousActor | None) -> Actor | None:
+    return cast("Actor", actor) if getattr(actor, "is_authenticated", False) else None

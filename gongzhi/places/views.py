@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ObjectDoesNotExist
-from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
 from gongzhi.core.access import reach
 from gongzhi.core.errors import ValidationFailed
+from gongzhi.core.pagination import page_of
 from gongzhi.core.roles import Permission
 from gongzhi.core.views_support import domain_errors
 from gongzhi.people.exports import XLSX_CONTENT_TYPE, export_filename, resident_export
@@ -117,8 +117,7 @@ def _filters_from(request, place: Place | None) -> ResidentFilters:
 
 def _resident_page(request, place: Place | None):
     filters = _filters_from(request, place)
-    paginator = Paginator(resident_list(request.user, filters), RESIDENTS_PER_PAGE)
-    page = paginator.get_page(request.GET.get("page"))
+    page = page_of(request, resident_list(request.user, filters), per_page=RESIDENTS_PER_PAGE)
     _label_addresses(page.object_list)
     context = {
         "place": place,

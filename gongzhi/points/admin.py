@@ -10,6 +10,7 @@ from gongzhi.core.admin_support import ReadOnlyAdmin
 from gongzhi.core.errors import DomainError
 from gongzhi.core.roles import Permission
 
+from .adjustments import adjustment_approve, adjustment_refuse
 from .ledger import Figures, account_figures
 from .models import (
     AccountKind,
@@ -23,7 +24,7 @@ from .models import (
     PointsAccount,
     Transfer,
 )
-from .services import adjustment_approve, adjustment_refuse, claims_review_batch
+from .review import claims_review_batch
 
 
 class EntryInline(admin.TabularInline):

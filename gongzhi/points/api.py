@@ -16,36 +16,33 @@ from django.utils.translation import gettext as _
 from ninja import Field, File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 
+from gongzhi.core.api_support import ERRORS, PAGE_SIZE_MAX, Page, PageQuery, paginate
 from gongzhi.core.errors import NotFound, ValidationFailed
+from gongzhi.core.uploads import clean_photos
 from gongzhi.people.models import Account
 from gongzhi.places.models import Place, PlaceKind
 
 from . import publication as pub
-from . import services
+from .catalogue import items_available
+from .claims import MAX_PHOTOS, claim_submit
+from .claims import claim_resubmit as resubmit_claim  # the views claim_resubmit, claim_withdraw use these names
+from .claims import claim_withdraw as withdraw_claim
+from .errors import PointsError
 from .models import HOLDER_KINDS, Claim, ClaimState, PointItem, PointsAccount, Publication, PublicationLine, Selection
-from .rankings import my_rank, ranking
-from .selectors import access_account, access_claim, account_history, claim_queue, claims_of
-from .views import (
-    MAX_PHOTO_BYTES,
-    RANKING_KINDS,
+from .rankings import RANKING_KINDS, my_rank, ranking
+from .review import claim_approve, claim_reject, claim_return, review_decide_many
+from .selectors import (
+    access_account,
+    access_claim,
+    account_history,
+    claim_queue,
+    claims_of,
     history_lines,
     own_accounts,
-    review_decide_many,
     saved_account,
 )
 
 router = Router(tags=["points"])
-
-PAGE_SIZE_MAX = 200
-
-
-class ErrorOut(Schema):
-    code: str
-    message: str
-    fields: dict[str, list[str]]
-
-
-ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
 
 
 # ---------------------------------------------------------------- schemas
@@ -129,13 +126,6 @@ class ClaimDetailOut(ClaimOut):
         ]
 
 
-class ClaimPage(Schema):
-    count: int
-    page: int
-    page_size: int
-    results: list[ClaimOut]
-
-
 class ClaimIn(Schema):
     item_id: int
     service_date: date
@@ -171,12 +161,8 @@ class HistoryLineOut(Schema):
     bucket: str
 
 
-class HistoryPage(Schema):
+class HistoryPage(Page[HistoryLineOut]):
     account: AccountOut
-    count: int
-    page: int
-    page_size: int
-    results: list[HistoryLineOut]
 
 
 class RankOut(Schema):
@@ -186,11 +172,6 @@ class RankOut(Schema):
     rank: int
     total_accounts: int
     points: int
-
-
-class PageQuery(Schema):
-    page: int = Field(1, ge=1)
-    page_size: int = Field(50, ge=1, le=PAGE_SIZE_MAX)
 
 
 class MyClaimsQuery(PageQuery):
@@ -244,30 +225,13 @@ def _claim(actor: Account, claim_id: int) -> Claim:
     return access_claim(actor, claim_id)
 
 
-def _page(queryset, page: int, page_size: int) -> tuple[int, list]:
-    start = (page - 1) * page_size
-    return queryset.count(), list(queryset[start : start + page_size])
-
-
-def _check_photos(photos: list) -> None:
-    for photo in photos:
-        if not (getattr(photo, "content_type", "") or "").startswith("image/"):
-            raise ValidationFailed(fields={"photos": _("Only photos (images) can be added.")})
-        if photo.size > MAX_PHOTO_BYTES:
-            raise ValidationFailed(fields={"photos": _("A photo can be at most 10 MB.")})
-
-
 def _submit(request, payload: ClaimIn, photos: list) -> Claim:
     account = _own_account(request.user, payload.account_id)
     item = PointItem.objects.filter(pk=payload.item_id).first()
     if item is None:
-        raise ValidationFailed(
-            _("This item is not available in this community."),
-            code="item_unavailable",
-            fields={"item_id": _("Choose an item from the community's catalogue.")},
-        )
-    _check_photos(photos)
-    claim = services.claim_submit(
+        raise PointsError.ITEM_UNAVAILABLE(fields={"item_id": _("Choose an item from the community's catalogue.")})
+    photos = clean_photos(photos, max_count=MAX_PHOTOS)
+    claim = claim_submit(
         actor=request.user,
         account=saved_account(account),
         item=item,
@@ -297,14 +261,8 @@ def history(request, query: Query[AccountQuery], paging: Query[PageQuery]):
     account = _own_account(request.user, query.account)
     if not account.pk:
         return {"account": _account_out(account), "count": 0, "page": 1, "page_size": paging.page_size, "results": []}
-    count, entries = _page(account_history(request.user, account), paging.page, paging.page_size)
-    return {
-        "account": _account_out(account),
-        "count": count,
-        "page": paging.page,
-        "page_size": paging.page_size,
-        "results": history_lines(entries),
-    }
+    page = paginate(account_history(request.user, account), paging)
+    return {**page, "account": _account_out(account), "results": history_lines(page["results"])}
 
 
 @router.get("/my-rank", response={200: RankOut, **ERRORS}, summary="My rank in my community (or a place above it)")
@@ -333,7 +291,7 @@ def catalogue(request, query: Query[AccountQuery]):
     account = _own_account(request.user, query.account)
     if account.community_id is None:
         return []
-    items = services.items_available(account.community, account.kind, timezone.localdate())
+    items = items_available(account.community, account.kind, timezone.localdate())
     return [
         {
             "id": item.pk,
@@ -365,14 +323,13 @@ def claim_create_form(request, payload: Form[ClaimIn], photos: File[list[Uploade
     return Status(201, _submit(request, payload, list(photos or [])))
 
 
-@router.get("/claims", response=ClaimPage, summary="My claims, newest first")
+@router.get("/claims", response=Page[ClaimOut], summary="My claims, newest first")
 def claims_mine(request, query: Query[MyClaimsQuery]):
     state = query.state if query.state in ClaimState.values else None
     if query.state and state is None:
         raise ValidationFailed(fields={"state": _("Unknown state.")})
     claims = claims_of(request.user, own_accounts(request.user), state=state).annotate(photo_count=Count("photos"))
-    count, results = _page(claims, query.page, query.page_size)
-    return {"count": count, "page": query.page, "page_size": query.page_size, "results": results}
+    return paginate(claims, query)
 
 
 @router.get("/claims/{claim_id}", response={200: ClaimDetailOut, **ERRORS}, summary="One claim and its decisions")
@@ -383,21 +340,23 @@ def claim_detail(request, claim_id: int):
 @router.post("/claims/{claim_id}/resubmit", response={200: ClaimDetailOut, **ERRORS}, summary="Answer a returned claim")
 def claim_resubmit(request, claim_id: int, payload: ResubmitIn):
     claim = _claim(request.user, claim_id)
-    services.claim_resubmit(actor=request.user, claim=claim, description=payload.description)
+    resubmit_claim(actor=request.user, claim=claim, description=payload.description)
     return _claim(request.user, claim_id)
 
 
 @router.post("/claims/{claim_id}/withdraw", response={200: ClaimDetailOut, **ERRORS}, summary="Withdraw a claim")
 def claim_withdraw(request, claim_id: int):
     claim = _claim(request.user, claim_id)
-    services.claim_withdraw(actor=request.user, claim=claim)
+    withdraw_claim(actor=request.user, claim=claim)
     return _claim(request.user, claim_id)
 
 
 # ---------------------------------------------------------------- review
 
 
-@router.get("/review/queue", response={200: ClaimPage, **ERRORS}, summary="Claims waiting for review, oldest first")
+@router.get(
+    "/review/queue", response={200: Page[ClaimOut], **ERRORS}, summary="Claims waiting for review, oldest first"
+)
 def review_queue(request, query: Query[QueueQuery]):
     if query.account_kind and query.account_kind not in HOLDER_KINDS:
         raise ValidationFailed(fields={"account_kind": _("Unknown kind of account.")})
@@ -410,18 +369,17 @@ def review_queue(request, query: Query[QueueQuery]):
     )
     if query.category is not None:
         claims = claims.filter(item__category_id=query.category)
-    count, results = _page(claims, query.page, query.page_size)
-    return {"count": count, "page": query.page, "page_size": query.page_size, "results": results}
+    return paginate(claims, query)
 
 
 def _review(request, claim_id: int, decision: str, reason: str = ""):
     claim = _claim(request.user, claim_id)
     if decision == "approve":
-        services.claim_approve(actor=request.user, claim=claim)
+        claim_approve(actor=request.user, claim=claim)
     elif decision == "reject":
-        services.claim_reject(actor=request.user, claim=claim, reason=reason)
+        claim_reject(actor=request.user, claim=claim, reason=reason)
     else:
-        services.claim_return(actor=request.user, claim=claim, reason=reason)
+        claim_return(actor=request.user, claim=claim, reason=reason)
     return _claim(request.user, claim_id)
 
 

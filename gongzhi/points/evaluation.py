@@ -12,7 +12,6 @@ import io
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
 from django.db import transaction
 from django.db.models import Count, Q, Sum
@@ -24,6 +23,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from gongzhi.core.access import require_reach
+from gongzhi.core.actors import Actor
 from gongzhi.core.audit import audit_record
 from gongzhi.core.errors import ValidationFailed
 from gongzhi.core.roles import Permission
@@ -82,7 +82,7 @@ def _figures(account_ids: list[int], start: date, end: date) -> tuple[dict, dict
     return points, claims
 
 
-def party_member_evaluation(*, actor: Any, place: Place, year: int) -> list[EvaluationRow]:
+def party_member_evaluation(*, actor: Actor, place: Place, year: int) -> list[EvaluationRow]:
     """One row per active party member living under ``place``: the year's points over their accounts (party
     member and resident), claims with a service date in the year (all but withdrawn), approved claims, and
     approved claims from activities. NotFound when ``place`` is out of the actor's reach."""
@@ -121,7 +121,7 @@ def party_member_evaluation(*, actor: Any, place: Place, year: int) -> list[Eval
     return rows
 
 
-def organisation_evaluation(*, actor: Any, place: Place, year: int) -> list[EvaluationRow]:
+def organisation_evaluation(*, actor: Actor, place: Place, year: int) -> list[EvaluationRow]:
     """One row per active resident organisation located under ``place`` (merchants only when they hold a points
     account), grouped by supervising department."""
     require_reach(actor, Permission.EVALUATION_EXPORT, place.path)
@@ -204,7 +204,7 @@ def evaluation_workbook(*, subject: str, year: int, place: Place, rows: list[Eva
     return buffer.getvalue()
 
 
-def evaluation_export(*, actor: Any, place: Place, year: int, subject: str = "party_members") -> tuple[bytes, int]:
+def evaluation_export(*, actor: Actor, place: Place, year: int, subject: str = "party_members") -> tuple[bytes, int]:
     """The year's evaluation of party members (or organisations) under ``place`` as .xlsx bytes; audited.
 
     Codes: not_found (out of reach), validation_failed (year, subject).

@@ -54,8 +54,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from psycopg.pq import ExecStatus
 
-from gongzhi.core.errors import Conflict, DomainError, ValidationFailed
+from gongzhi.core.actors import Actor
+from gongzhi.core.errors import DomainError, ValidationFailed
 
+from .errors import InsufficientPoints, PointsError
 from .models import AccountKind, Entry, PointsAccount, Transfer, TransferKind
 
 BALANCE = Entry.Bucket.BALANCE
@@ -72,12 +74,6 @@ USE_SINGLE_STATEMENT = True
 SYSTEM_KIND = AccountKind.SYSTEM.value
 TRANSFER_KINDS = frozenset(TransferKind.values)
 TUPLES_OK = ExecStatus.TUPLES_OK
-
-
-class InsufficientPoints(DomainError):
-    status = 409
-    code = "insufficient_points"
-    default_message = gettext_lazy("There are not enough points for this.")
 
 
 @dataclass(frozen=True)
@@ -112,7 +108,7 @@ def system_account(code: str) -> PointsAccount:
     )
 
 
-def _community_of(place: Any):
+def community_of(place: Any):
     """The community (kind "community") on the path of ``place``, or None."""
     from gongzhi.places.models import Place, PlaceKind
 
@@ -132,7 +128,7 @@ def account_for_resident(resident: Any, *, kind: str = AccountKind.RESIDENT) -> 
     return _get_or_create(
         {"kind": kind, "resident": resident},
         {
-            "community": _community_of(household),
+            "community": community_of(household),
             "place_path": household.path if household is not None else "",
             "display_name": resident.name,
         },
@@ -144,7 +140,7 @@ def account_for_organisation(organisation: Any) -> PointsAccount:
     return _get_or_create(
         {"kind": AccountKind.ORGANISATION, "organisation": organisation},
         {
-            "community": _community_of(organisation.place),
+            "community": community_of(organisation.place),
             "place_path": organisation.place.path,
             "display_name": organisation.name,
         },
@@ -196,7 +192,7 @@ def _existing(key: str, kind: str, legs: list[Leg]) -> Transfer:
         )
     ]
     if transfer.kind != kind or _leg_signature(posted) != _leg_signature(legs):
-        raise Conflict(_("This idempotency key was already used for a different posting."), code="idempotency_conflict")
+        raise PointsError.IDEMPOTENCY_CONFLICT()
     return transfer
 
 
@@ -205,7 +201,7 @@ def post_transfer(
     kind: str,
     idempotency_key: str,
     legs: list[Leg],
-    actor: Any,
+    actor: Actor | None,
     source_type: str = "",
     source_id: str = "",
     memo: str = "",
@@ -247,9 +243,9 @@ class _AlreadyPosted(Exception):
 def _refusal(error: IntegrityError) -> DomainError:
     text = str(error)
     if "pointsaccount_holder_not_negative" in text or "CHECK constraint failed" in text:
-        return InsufficientPoints()
+        return PointsError.INSUFFICIENT_POINTS()
     if "reverses" in text:
-        return Conflict(_("This transfer has already been reversed."), code="already_reversed")
+        return PointsError.ALREADY_REVERSED()
     raise error
 
 
@@ -305,7 +301,7 @@ def _post_generic(values: tuple, legs: list[Leg]) -> tuple[Transfer, bool]:
                     )
                 )
                 if not updated:
-                    raise InsufficientPoints()
+                    raise PointsError.INSUFFICIENT_POINTS()
             try:
                 with transaction.atomic():
                     transfer.save(force_insert=True)
@@ -505,22 +501,24 @@ def _post_single_statement(values: tuple, legs: list[Leg]) -> tuple[Transfer, bo
         return _existing(values[1], values[0], legs), False
     if found != len(deltas):
         raise ValidationFailed(fields={"account": _("Unknown points account.")})
-    raise InsufficientPoints()
+    raise PointsError.INSUFFICIENT_POINTS()
 
 
 # ---------------------------------------------------------------- reversals and the shop's holds
 
 
-def transfer_reverse(*, transfer: Transfer, actor: Any, reason: str, idempotency_key: str | None = None) -> Transfer:
+def transfer_reverse(
+    *, transfer: Transfer, actor: Actor | None, reason: str, idempotency_key: str | None = None
+) -> Transfer:
     """Post the mirror image of ``transfer`` (a transfer is reversed at most once). The original is untouched."""
     reason = (reason or "").strip()
     if not reason:
         raise ValidationFailed(fields={"reason": _("Say why the transfer is reversed.")})
     if transfer.kind == TransferKind.REVERSAL:
-        raise Conflict(_("A reversal cannot itself be reversed; post a new transfer."), code="reversal_of_reversal")
+        raise PointsError.REVERSAL_OF_REVERSAL()
     key = idempotency_key or f"reverse:{transfer.pk}"
     if Transfer.objects.filter(reverses=transfer).exclude(idempotency_key=key).exists():
-        raise Conflict(_("This transfer has already been reversed."), code="already_reversed")
+        raise PointsError.ALREADY_REVERSED()
     legs = [
         Leg(account_id, -amount, bucket, earned)
         for account_id, amount, bucket, earned in transfer.entries.values_list(
@@ -547,7 +545,13 @@ def _positive(amount: int) -> int:
 
 
 def points_hold(
-    *, account: PointsAccount, amount: int, idempotency_key: str, actor: Any, source_type: str = "", source_id: str = ""
+    *,
+    account: PointsAccount,
+    amount: int,
+    idempotency_key: str,
+    actor: Actor | None,
+    source_type: str = "",
+    source_id: str = "",
 ) -> Transfer:
     """Reserve ``amount`` of the account's balance (balance → held on the same account)."""
     amount = _positive(amount)
@@ -563,7 +567,13 @@ def points_hold(
 
 
 def points_capture(
-    *, account: PointsAccount, amount: int, idempotency_key: str, actor: Any, source_type: str = "", source_id: str = ""
+    *,
+    account: PointsAccount,
+    amount: int,
+    idempotency_key: str,
+    actor: Actor | None,
+    source_type: str = "",
+    source_id: str = "",
 ) -> Transfer:
     """Spend held points (held → the "spent" system account)."""
     amount = _positive(amount)
@@ -579,7 +589,13 @@ def points_capture(
 
 
 def points_release(
-    *, account: PointsAccount, amount: int, idempotency_key: str, actor: Any, source_type: str = "", source_id: str = ""
+    *,
+    account: PointsAccount,
+    amount: int,
+    idempotency_key: str,
+    actor: Actor | None,
+    source_type: str = "",
+    source_id: str = "",
 ) -> Transfer:
     """Give held points back to the balance (held → balance on the same account)."""
     amount = _positive(amount)

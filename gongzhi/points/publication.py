@@ -23,12 +23,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from gongzhi.core.access import reach, require_authenticated, require_reach
+from gongzhi.core.actors import Actor
 from gongzhi.core.audit import audit_record
-from gongzhi.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from gongzhi.core.masking import mask_name
+from gongzhi.core.errors import NotFound, ValidationFailed
 from gongzhi.core.roles import Permission
 from gongzhi.places.models import Place, PlaceKind
 
+from . import locks
+from .errors import PointsError
 from .models import (
     Claim,
     ClaimState,
@@ -41,7 +43,7 @@ from .models import (
     SelectionCandidate,
     Transfer,
 )
-from .rankings import PERSON_KINDS, ranking
+from .rankings import PERSON_KINDS, public_name, ranking
 
 DEFAULT_OBJECTION_DAYS = 5
 
@@ -75,7 +77,7 @@ def _local_midnight(day: date) -> datetime:
 
 def _require_community(place: Place) -> None:
     if place.kind != PlaceKind.COMMUNITY:
-        raise ValidationFailed(fields={"community": _("Choose a community.")}, code="not_a_community")
+        raise PointsError.NOT_A_COMMUNITY(fields={"community": _("Choose a community.")})
 
 
 def _system_label(job: str) -> str:
@@ -117,7 +119,7 @@ def month_lines(*, community: Place, month: date, as_of: datetime) -> list[dict]
     lines = [
         {
             "account": accounts[pk],
-            "masked_name": mask_name(accounts[pk].display_name),
+            "masked_name": public_name(accounts[pk].display_name, accounts[pk].kind),
             "account_kind": accounts[pk].kind,
             "points": points[pk],
             "claims": claim_counts[pk],
@@ -128,13 +130,15 @@ def month_lines(*, community: Place, month: date, as_of: datetime) -> list[dict]
     return lines
 
 
-def _publish(*, actor: Any, community: Place, month: date, now: datetime, actor_label: str = "") -> Publication:
+def _publish(
+    *, actor: Actor | None, community: Place, month: date, now: datetime, actor_label: str = ""
+) -> Publication:
     if _local_midnight(month_end(month)) > now:
-        raise Conflict(_("The month is not over yet."), code="month_not_over")
+        raise PointsError.MONTH_NOT_OVER()
     with transaction.atomic():
-        publication, _created = Publication.objects.select_for_update().get_or_create(community=community, month=month)
+        publication, _created = locks.lock_or_create_publication(community=community, month=month)
         if publication.state != Publication.State.OPEN:
-            raise Conflict(_("This month has already been published."), code="already_published")
+            raise PointsError.ALREADY_PUBLISHED()
         lines = month_lines(community=community, month=month, as_of=now)
         PublicationLine.objects.bulk_create(
             [PublicationLine(publication=publication, **line) for line in lines], batch_size=1000
@@ -167,7 +171,9 @@ def _publish(*, actor: Any, community: Place, month: date, now: datetime, actor_
     return publication
 
 
-def publication_publish(*, actor: Any, community: Place, month: date | str, now: datetime | None = None) -> Publication:
+def publication_publish(
+    *, actor: Actor, community: Place, month: date | str, now: datetime | None = None
+) -> Publication:
     """Publish ``community``'s approved points of ``month`` (after the month is over) and open the objection window.
 
     Codes: not_found (out of reach), not_a_community, month_not_over, already_published.
@@ -177,17 +183,17 @@ def publication_publish(*, actor: Any, community: Place, month: date | str, now:
     return _publish(actor=actor, community=community, month=month_start(month), now=now or timezone.now())
 
 
-def _lock(*, actor: Any, publication: Publication, now: datetime, actor_label: str = "") -> Publication:
+def _lock(*, actor: Actor | None, publication: Publication, now: datetime, actor_label: str = "") -> Publication:
     with transaction.atomic():
-        publication = Publication.objects.select_for_update().get(pk=publication.pk)
+        publication = locks.lock_publication(publication.pk)
         if publication.state == Publication.State.LOCKED:
-            raise Conflict(_("This month is already locked."), code="already_locked")
+            raise PointsError.ALREADY_LOCKED()
         if publication.state != Publication.State.PUBLISHED:
-            raise Conflict(_("This month has not been published."), code="not_published")
+            raise PointsError.NOT_PUBLISHED()
         if now < publication.objections_until:
-            raise Conflict(_("The objection window is still open."), code="window_open")
+            raise PointsError.WINDOW_OPEN()
         if publication.objections.filter(state=Objection.State.OPEN).exists():
-            raise Conflict(_("Objections are still open: decide them first."), code="objections_open")
+            raise PointsError.OBJECTIONS_OPEN()
         publication.state = Publication.State.LOCKED
         publication.locked_at = now
         publication.save(update_fields=["state", "locked_at"])
@@ -202,7 +208,7 @@ def _lock(*, actor: Any, publication: Publication, now: datetime, actor_label: s
     return publication
 
 
-def publication_lock(*, actor: Any, publication: Publication, now: datetime | None = None) -> Publication:
+def publication_lock(*, actor: Actor, publication: Publication, now: datetime | None = None) -> Publication:
     """Lock a published month once its objection window is over and no objection is open.
 
     Codes: not_found, not_published, already_locked, window_open, objections_open.
@@ -223,16 +229,16 @@ def month_is_published(*, community_id: int, service_date: date) -> bool:
 # ---------------------------------------------------------------- objections
 
 
-def _require_resident_of(actor: Any, community: Place) -> None:
+def _require_resident_of(actor: Actor, community: Place) -> None:
     require_authenticated(actor)
     allowed = reach(actor, Permission.OBJECTION_RAISE)
     if not (allowed.everything or any(path.startswith(community.path) for path in allowed.paths)):
-        raise PermissionDenied(_("Only residents of this community can raise an objection."), code="not_a_resident")
+        raise PointsError.NOT_A_RESIDENT()
 
 
 def objection_raise(
     *,
-    actor: Any,
+    actor: Actor,
     publication: Publication,
     text: str,
     line: PublicationLine | None = None,
@@ -262,9 +268,9 @@ def objection_raise(
         if line is not None and line.account_id != claim.account_id:
             raise ValidationFailed(fields={"claim": _("This claim is not on this line.")})
     with transaction.atomic():
-        locked = Publication.objects.select_for_update().get(pk=publication.pk)
+        locked = locks.lock_publication(publication.pk)
         if locked.state != Publication.State.PUBLISHED or now >= locked.objections_until:
-            raise Conflict(_("The objection window is closed."), code="window_closed")
+            raise PointsError.WINDOW_CLOSED()
         if line is None and claim is not None:
             line = PublicationLine.objects.filter(publication=locked, account_id=claim.account_id).first()
         objection = Objection.objects.create(
@@ -281,9 +287,9 @@ def objection_raise(
 
 
 def _open_objection(objection: Objection) -> Objection:
-    locked = Objection.objects.select_for_update().select_related("publication__community").get(pk=objection.pk)
+    locked = locks.lock_objection(objection.pk)
     if locked.state != Objection.State.OPEN:
-        raise Conflict(_("This objection has already been decided."), code="objection_not_open")
+        raise PointsError.OBJECTION_NOT_OPEN()
     return locked
 
 
@@ -295,14 +301,14 @@ def _reason(reason: str) -> str:
 
 
 def objection_uphold(
-    *, actor: Any, objection: Objection, reason: str, claim: Claim | None = None, now: datetime | None = None
+    *, actor: Actor, objection: Objection, reason: str, claim: Claim | None = None, now: datetime | None = None
 ) -> Objection:
     """The committee upholds the objection: the claim it names (or ``claim``) is reversed by a transfer dated now.
 
     Codes: not_found, validation_failed (reason, claim), claim_required, objection_not_open, and the refusals of
-    ``services.claim_reverse`` (e.g. insufficient_points when the points were already spent).
+    ``review.claim_reverse`` (e.g. insufficient_points when the points were already spent).
     """
-    from .services import claim_reverse
+    from .review import claim_reverse
 
     now = now or timezone.now()
     community = objection.publication.community
@@ -312,10 +318,7 @@ def objection_uphold(
         locked = _open_objection(objection)
         target = claim or locked.claim
         if target is None:
-            raise ValidationFailed(
-                fields={"claim": _("Name the claim to reverse.")},
-                code="claim_required",
-            )
+            raise PointsError.CLAIM_REQUIRED(fields={"claim": _("Name the claim to reverse.")})
         publication = locked.publication
         belongs = (
             target.community_id == community.pk
@@ -342,7 +345,7 @@ def objection_uphold(
     return locked
 
 
-def objection_dismiss(*, actor: Any, objection: Objection, reason: str, now: datetime | None = None) -> Objection:
+def objection_dismiss(*, actor: Actor, objection: Objection, reason: str, now: datetime | None = None) -> Objection:
     """The committee dismisses the objection, with its reason. Codes: not_found, validation_failed,
     objection_not_open."""
     now = now or timezone.now()
@@ -399,7 +402,7 @@ CANDIDATES_PER_PLACE = 2
 
 
 def selection_propose(
-    *, actor: Any, community: Place, year: int, kind: str, places_available: int, now: datetime | None = None
+    *, actor: Actor, community: Place, year: int, kind: str, places_available: int, now: datetime | None = None
 ) -> Selection:
     """Propose candidates from ``year``'s ranking of ``community``: the accounts ranked within twice the places
     available (ties at the cut included). Proposing again refreshes a draft.
@@ -418,11 +421,11 @@ def selection_propose(
     cut = places_available * CANDIDATES_PER_PLACE
     rows = _ranked_within(community, SELECTION_KINDS[kind], year, cut)
     with transaction.atomic():
-        selection, _created = Selection.objects.select_for_update().get_or_create(
+        selection, _created = locks.lock_or_create_selection(
             community=community, year=year, kind=kind, defaults={"places_available": places_available}
         )
         if selection.state != Selection.State.DRAFT:
-            raise Conflict(_("This selection has already been confirmed."), code="already_confirmed")
+            raise PointsError.ALREADY_CONFIRMED()
         selection.places_available = places_available
         selection.save(update_fields=["places_available"])
         selection.candidates.all().delete()
@@ -452,25 +455,23 @@ def _ranked_within(community: Place, kinds: Any, year: int, cut: int) -> list:
             return rows
 
 
-def selection_confirm(*, actor: Any, selection: Selection, selected_account_ids: list[int]) -> Selection:
+def selection_confirm(*, actor: Actor, selection: Selection, selected_account_ids: list[int]) -> Selection:
     """The committee chooses among the candidates. Codes: not_found, not_draft, validation_failed
     (not a candidate, none or too many chosen)."""
     community = selection.community
     require_reach(actor, Permission.SELECTION_MANAGE, community.path)
     chosen = {int(pk) for pk in selected_account_ids}
     with transaction.atomic():
-        locked = Selection.objects.select_for_update().get(pk=selection.pk)
+        locked = locks.lock_selection(selection.pk)
         if locked.state != Selection.State.DRAFT:
-            raise Conflict(_("Only a proposed selection can be confirmed."), code="not_draft")
+            raise PointsError.NOT_DRAFT()
         candidates = set(locked.candidates.values_list("account_id", flat=True))
         if not chosen:
             raise ValidationFailed(fields={"selected": _("Choose at least one candidate.")})
         if chosen - candidates:
-            raise ValidationFailed(fields={"selected": _("Only candidates can be selected.")}, code="not_a_candidate")
+            raise PointsError.NOT_A_CANDIDATE(fields={"selected": _("Only candidates can be selected.")})
         if len(chosen) > locked.places_available:
-            raise ValidationFailed(
-                fields={"selected": _("More people are chosen than there are places.")}, code="too_many_selected"
-            )
+            raise PointsError.TOO_MANY_SELECTED(fields={"selected": _("More people are chosen than there are places.")})
         locked.candidates.update(selected=False)
         locked.candidates.filter(account_id__in=chosen).update(selected=True)
         locked.state = Selection.State.CONFIRMED
@@ -486,14 +487,14 @@ def selection_confirm(*, actor: Any, selection: Selection, selected_account_ids:
     return locked
 
 
-def selection_publish(*, actor: Any, selection: Selection, now: datetime | None = None) -> Selection:
+def selection_publish(*, actor: Actor, selection: Selection, now: datetime | None = None) -> Selection:
     """Publish a confirmed selection. Codes: not_found, not_confirmed."""
     community = selection.community
     require_reach(actor, Permission.SELECTION_MANAGE, community.path)
     with transaction.atomic():
-        locked = Selection.objects.select_for_update().get(pk=selection.pk)
+        locked = locks.lock_selection(selection.pk)
         if locked.state != Selection.State.CONFIRMED:
-            raise Conflict(_("Only a confirmed selection can be published."), code="not_confirmed")
+            raise PointsError.NOT_CONFIRMED()
         locked.state = Selection.State.PUBLISHED
         locked.published_at = now or timezone.now()
         locked.save(update_fields=["state", "published_at"])
@@ -515,7 +516,7 @@ def selection_public(selection_id: Any) -> tuple[Selection, list[dict]]:
     if selection is None:
         raise NotFound()
     rows = [
-        {"rank": rank, "masked_name": mask_name(name), "kind": account_kind, "points": points}
+        {"rank": rank, "masked_name": public_name(name, account_kind), "kind": account_kind, "points": points}
         for rank, name, account_kind, points in selection.candidates.filter(selected=True)
         .order_by("rank", "account_id")
         .values_list("rank", "account__display_name", "account__kind", "points")

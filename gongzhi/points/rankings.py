@@ -1,5 +1,6 @@
 """Rankings: by place (community, grid, street, district: any subtree), by kind of account, for a month, a quarter,
-a year or all time; and "my rank" for any account. Public reads: names are masked, only approved points count.
+a year or all time; and "my rank" for any account. Public reads: people's names are masked (organisations and
+volunteer teams are named in full, ``public_name``), only approved points count.
 
 Scores
 ------
@@ -55,8 +56,15 @@ BUCKET_SCOPE_KINDS = (PlaceKind.DISTRICT, PlaceKind.STREET, PlaceKind.COMMUNITY)
 # How far before the refresh the histogram is taken: longer than any posting transaction stays open.
 SNAPSHOT_MARGIN = timedelta(minutes=15)
 MAX_LIMIT = 200
+# Places a ranking is shown for (public pages, the API, "my rank").
+RANKING_KINDS = (PlaceKind.DISTRICT, PlaceKind.STREET, PlaceKind.COMMUNITY, PlaceKind.GRID)
 # Kinds of account held by a person (the annual "good neighbour" is chosen among them).
 PERSON_KINDS = [AccountKind.RESIDENT, AccountKind.PARTY_MEMBER]
+
+
+def public_name(name: str | None, kind: str) -> str:
+    """The name a public list shows: a person's masked ("张*"), an organisation's or a team's in full."""
+    return mask_name(name) if kind in PERSON_KINDS else (name or "").strip()
 
 
 @dataclass(frozen=True)
@@ -301,7 +309,9 @@ def ranking(
         )
     )
     return [
-        RankRow(rank=rank, account_id=pk, masked_name=mask_name(names[pk][0]), kind=names[pk][1], points=int(points))
+        RankRow(
+            rank=rank, account_id=pk, masked_name=public_name(*names[pk]), kind=names[pk][1], points=int(points)
+        )
         for pk, points, rank in rows
     ]
 
@@ -313,7 +323,8 @@ def _with_ranks(page: list[tuple], first_rank: int, offset: int) -> list[RankRow
         if previous is not None and points != previous:
             rank = position
         previous = points
-        rows.append(RankRow(rank=rank, account_id=pk, masked_name=mask_name(name), kind=account_kind, points=points))
+        shown = public_name(name, account_kind)
+        rows.append(RankRow(rank=rank, account_id=pk, masked_name=shown, kind=account_kind, points=points))
     return rows
 
 

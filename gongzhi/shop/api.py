@@ -3,26 +3,32 @@
 Residents: offers, redeem, my orders (with pickup code and QR payload), cancel, my points card.
 Clerks: verify a pickup code (typed or scanned), look up a points card, the counter's orders today.
 Staff: create, submit, approve offers; exchange windows; settlement per merchant per month.
-Errors follow the one shape: ``{"code", "message", "fields"}`` (``stock_exhausted``, ``insufficient_points``,
-``out_of_window``, ``limit_reached``, ``wrong_code``, ``code_used``, ``not_found`` …).
+Lists answer one page (``Page[T]``: count, page, page_size, results; ``?page=&page_size=``). Errors follow the one
+shape: ``{"code", "message", "fields"}``; the shop's codes are ``shop.errors.ShopError`` (docs/errors.md).
+The account that pays is the one /points/ shows first (a representative's: the organisation's), unless
+``account_id`` names another the caller may act for.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from ninja import Field, Router, Schema, Status
+from ninja import Field, Query, Router, Schema, Status
 
+from gongzhi.core.api_support import ERRORS, Page, PageQuery, paginate
 from gongzhi.core.errors import NotFound, ValidationFailed
 from gongzhi.core.masking import mask_name
 from gongzhi.core.roles import Permission
-from gongzhi.points.models import PointsAccount
 
 from . import selectors, services
 from .models import Offer, Redemption
+
+if TYPE_CHECKING:
+    from gongzhi.points.models import PointsAccount
 
 router = Router(tags=["shop"])
 
@@ -77,7 +83,7 @@ class RedemptionOut(Schema):
 
 
 class RedeemIn(Schema):
-    quantity: int = Field(1, ge=1, le=services.MAX_QUANTITY)
+    quantity: int = Field(1, ge=1, le=selectors.MAX_QUANTITY)
     idempotency_key: str = Field(..., min_length=1, max_length=96)
     account_id: int | None = None
 
@@ -133,6 +139,15 @@ class WindowOut(Schema):
     ends_at: datetime
 
 
+class OrderQuery(PageQuery):
+    state: str | None = None
+
+
+class SettlementQuery(PageQuery):
+    month: str | None = None
+    merchant_id: int | None = None
+
+
 class SettlementOut(Schema):
     merchant_id: int | None
     merchant_name: str
@@ -145,14 +160,10 @@ class SettlementOut(Schema):
 
 
 def _account_for(request, account_id: int | None) -> PointsAccount:
-    if account_id is None:
-        account = services.ensure_resident_account(request.user)
-        if account is None:
-            raise ValidationFailed(fields={"account_id": _("Say which points account pays.")})
-        return account
-    account = PointsAccount.objects.filter(pk=account_id).first()
-    if account is None or not services.may_act_for_account(request.user, account):
-        raise NotFound()
+    """The account that pays: ``account_id`` (one the caller may act for) or the caller's own, as /points/ shows."""
+    account = selectors.shop_account(request.user, account_id)
+    if account is None:
+        raise ValidationFailed(fields={"account_id": _("Say which points account pays.")})
     return account
 
 
@@ -172,20 +183,23 @@ def _counter_args(request, payload: CounterIn) -> dict:
 # ---------------------------------------------------------------- residents
 
 
-@router.get("/offers", response=list[OfferOut], summary="Offers I can redeem (approved, open to my account)")
-def offer_list(request):
-    account = services.ensure_resident_account(request.user)
-    return list(selectors.offers_for_account(account)) if account is not None else []
+@router.get(
+    "/offers", response={200: Page[OfferOut], **ERRORS}, summary="Offers I can redeem (approved, open to my account)"
+)
+def offer_list(request, query: Query[PageQuery]):
+    account = selectors.shop_account(request.user)
+    offers = selectors.offers_for_account(account) if account is not None else Offer.objects.none()
+    return paginate(offers, query)
 
 
-@router.get("/offers/{offer_id}", response=OfferOut, summary="One offer")
+@router.get("/offers/{offer_id}", response={200: OfferOut, **ERRORS}, summary="One offer")
 def offer_detail(request, offer_id: int):
     return selectors.access_offer(request.user, offer_id)
 
 
 @router.post(
     "/offers/{offer_id}/redeem",
-    response={201: RedemptionOut},
+    response={201: RedemptionOut, **ERRORS},
     summary="Place an order: points held, stock taken, pickup code given (idempotent per key)",
 )
 def offer_redeem(request, offer_id: int, payload: RedeemIn):
@@ -201,23 +215,29 @@ def offer_redeem(request, offer_id: int, payload: RedeemIn):
     return Status(201, order)
 
 
-@router.get("/orders", response=list[RedemptionOut], summary="My orders, newest first")
-def order_list(request, state: str | None = None):
-    return list(selectors.my_orders(request.user, state=state)[:200])
+@router.get("/orders", response={200: Page[RedemptionOut], **ERRORS}, summary="My orders, newest first")
+def order_list(request, query: Query[OrderQuery]):
+    return paginate(selectors.my_orders(request.user, state=query.state), query)
 
 
-@router.get("/orders/{order_id}", response=RedemptionOut, summary="One order (with its pickup code while open)")
+@router.get(
+    "/orders/{order_id}", response={200: RedemptionOut, **ERRORS}, summary="One order (with its pickup code while open)"
+)
 def order_detail(request, order_id: int):
     return selectors.access_redemption(request.user, order_id)
 
 
-@router.post("/orders/{order_id}/cancel", response=RedemptionOut, summary="Cancel an open order (idempotent)")
+@router.post(
+    "/orders/{order_id}/cancel", response={200: RedemptionOut, **ERRORS}, summary="Cancel an open order (idempotent)"
+)
 def order_cancel(request, order_id: int):
     order = selectors.access_redemption(request.user, order_id)
     return services.redemption_cancel(actor=request.user, redemption=order)
 
 
-@router.get("/card", response=CardOut, summary="My points card: QR payload and the 8-digit code to type")
+@router.get(
+    "/card", response={200: CardOut, **ERRORS}, summary="My points card: QR payload and the 8-digit code to type"
+)
 def card_mine(request):
     card = services.resident_card(actor=request.user)
     if card is None:
@@ -229,14 +249,18 @@ def card_mine(request):
 
 
 @router.post(
-    "/verify", response=RedemptionOut, summary="Verify a pickup code (6 digits or scanned QR); completes the order"
+    "/verify",
+    response={200: RedemptionOut, **ERRORS},
+    summary="Verify a pickup code (6 digits or scanned QR); completes the order",
 )
 def order_verify(request, payload: CounterIn):
     return services.redemption_verify(actor=request.user, code=payload.code, **_counter_args(request, payload))
 
 
 @router.post(
-    "/card/lookup", response=CardLookupOut, summary="Find a resident by points card and their open orders here"
+    "/card/lookup",
+    response={200: CardLookupOut, **ERRORS},
+    summary="Find a resident by points card and their open orders here",
 )
 def card_find(request, payload: CounterIn):
     found = services.card_lookup(actor=request.user, code=payload.code, **_counter_args(request, payload))
@@ -248,17 +272,21 @@ def card_find(request, payload: CounterIn):
     }
 
 
-@router.get("/counter/{merchant_id}/today", response=list[RedemptionOut], summary="A merchant's orders today")
-def counter_today(request, merchant_id: int):
+@router.get(
+    "/counter/{merchant_id}/today", response={200: Page[RedemptionOut], **ERRORS}, summary="A merchant's orders today"
+)
+def counter_today(request, merchant_id: int, query: Query[PageQuery]):
     merchant = selectors.access_merchant(request.user, merchant_id)
     services.require_counter(request.user, merchant=merchant)
-    return list(selectors.counter_orders_today(f"m{merchant.pk}"))
+    return paginate(selectors.counter_orders_today(f"m{merchant.pk}"), query)
 
 
 # ---------------------------------------------------------------- staff
 
 
-@router.post("/offers", response={201: OfferOut}, summary="Create a draft offer (merchant clerk or shop staff)")
+@router.post(
+    "/offers", response={201: OfferOut, **ERRORS}, summary="Create a draft offer (merchant clerk or shop staff)"
+)
 def offer_create(request, payload: OfferIn):
     community = selectors.access_shop_place(request.user, payload.community_id, Permission.PLACE_VIEW)
     merchant = selectors.access_merchant(request.user, payload.merchant_id) if payload.merchant_id else None
@@ -268,17 +296,17 @@ def offer_create(request, payload: OfferIn):
     return Status(201, services.offer_create(actor=request.user, community=community, merchant=merchant, data=data))
 
 
-@router.post("/offers/{offer_id}/submit", response=OfferOut, summary="Send a draft offer for approval")
+@router.post("/offers/{offer_id}/submit", response={200: OfferOut, **ERRORS}, summary="Send a draft offer for approval")
 def offer_submit(request, offer_id: int):
     return services.offer_submit(actor=request.user, offer=selectors.access_offer(request.user, offer_id))
 
 
-@router.post("/offers/{offer_id}/approve", response=OfferOut, summary="Approve an offer (community)")
+@router.post("/offers/{offer_id}/approve", response={200: OfferOut, **ERRORS}, summary="Approve an offer (community)")
 def offer_approve(request, offer_id: int):
     return services.offer_approve(actor=request.user, offer=selectors.access_offer(request.user, offer_id))
 
 
-@router.post("/windows", response={201: WindowOut}, summary="Open an exchange window for a community")
+@router.post("/windows", response={201: WindowOut, **ERRORS}, summary="Open an exchange window for a community")
 def window_create(request, payload: WindowIn):
     community = selectors.access_shop_place(request.user, payload.community_id)
     window = services.window_create(
@@ -287,8 +315,12 @@ def window_create(request, payload: WindowIn):
     return Status(201, window)
 
 
-@router.get("/settlement", response=list[SettlementOut], summary="Per merchant per month: orders, points, value given")
-def settlement(request, month: str | None = None, merchant_id: int | None = None):
-    merchant = selectors.access_merchant(request.user, merchant_id) if merchant_id else None
-    month_start = selectors.parse_month(month) if month else timezone.localdate().replace(day=1)
-    return selectors.settlement(request.user, month_start, merchant=merchant)
+@router.get(
+    "/settlement",
+    response={200: Page[SettlementOut], **ERRORS},
+    summary="Per merchant per month: orders, points, value given",
+)
+def settlement(request, query: Query[SettlementQuery]):
+    merchant = selectors.access_merchant(request.user, query.merchant_id) if query.merchant_id else None
+    month_start = selectors.parse_month(query.month) if query.month else timezone.localdate().replace(day=1)
+    return paginate(selectors.settlement(request.user, month_start, merchant=merchant), query)

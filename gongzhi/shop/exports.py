@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 from datetime import date
-from typing import Any
 
 from django.db import transaction
 from django.utils import translation
@@ -12,26 +11,25 @@ from django.utils.translation import gettext as _
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from gongzhi.core.access import reach
+from gongzhi.core.actors import Actor
 from gongzhi.core.audit import audit_record
 from gongzhi.core.errors import NotFound
+from gongzhi.core.roles import Permission
 from gongzhi.people.models import Organisation
 
+from .access import clerk_merchant_ids
 from .selectors import settlement
 
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def settlement_export(*, actor: Any, month: date, merchant: Organisation | None = None) -> bytes:
+def settlement_export(*, actor: Actor, month: date, merchant: Organisation | None = None) -> bytes:
     """Rows as on the settlement page (same scope), headers in Chinese; the export is audited."""
     rows = settlement(actor, month, merchant=merchant)
-    if not rows and merchant is None and not getattr(actor, "is_superuser", False):
-        from gongzhi.core.access import reach
-        from gongzhi.core.roles import Permission
-
-        from .services import clerk_merchant_ids
-
-        if reach(actor, Permission.SETTLEMENT_VIEW).is_empty and not clerk_merchant_ids(actor):
-            raise NotFound()
+    nobody_here = not rows and merchant is None and not getattr(actor, "is_superuser", False)
+    if nobody_here and reach(actor, Permission.SETTLEMENT_VIEW).is_empty and not clerk_merchant_ids(actor):
+        raise NotFound()
     with translation.override("zh-hans"):
         headers = [
             _("Month"),

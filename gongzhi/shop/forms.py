@@ -9,14 +9,16 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from gongzhi.core.access import reach
+from gongzhi.core.actors import Actor
 from gongzhi.core.errors import DomainError
 from gongzhi.core.roles import Permission
 from gongzhi.people.models import Organisation, OrganisationKind
 from gongzhi.places.models import Place
-from gongzhi.points.models import HOLDER_KINDS, AccountKind
+from gongzhi.points.selectors import holder_kind_choices
 
+from .access import clerk_merchant_ids
 from .models import AllianceMembership, Offer
-from .services import OfferInput, clerk_merchant_ids
+from .offers import OfferInput
 
 
 class OfferForm(forms.Form):
@@ -50,7 +52,7 @@ class OfferForm(forms.Form):
     account_kinds = forms.MultipleChoiceField(
         label=_("Who may redeem"),
         required=False,
-        choices=[(str(kind), AccountKind(kind).label) for kind in HOLDER_KINDS],
+        choices=holder_kind_choices(),
         widget=forms.CheckboxSelectMultiple,
         help_text=_("None ticked: everyone."),
     )
@@ -60,7 +62,7 @@ class OfferForm(forms.Form):
         widget=forms.ClearableFileInput(attrs={"accept": "image/*", "capture": "environment"}),
     )
 
-    def __init__(self, user: Any, *args: Any, **kwargs: Any):
+    def __init__(self, user: Actor, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         manage = reach(user, Permission.SHOP_MANAGE)
         merchants = clerk_merchant_ids(user)

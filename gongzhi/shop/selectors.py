@@ -1,6 +1,8 @@
 """Every read of the points shop, scoped to the actor.
 
 - Residents see approved offers open to their account (the offer's community subtree, or its eligible places).
+  The account a person spends from is the one /points/ shows them first (``points.selectors.own_accounts``): a
+  resident's own, a representative's organisation's.
 - Clerks see their merchants' offers and orders; shop staff see everything under the places they manage.
 - ``access_<thing>`` returns the object or the same NotFound whether it is missing or out of reach.
 """
@@ -10,20 +12,27 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from gongzhi.core.access import reach
+from gongzhi.core.actors import Actor, MaybeAnonymousActor
 from gongzhi.core.errors import NotFound
 from gongzhi.core.roles import Permission
 from gongzhi.people.models import Organisation, OrganisationKind
 from gongzhi.places.models import Place
-from gongzhi.points.models import PointsAccount
+from gongzhi.points.selectors import active_account, holder_kinds, own_accounts
 
-from .models import AllianceMembership, ExchangeWindow, Offer, Redemption, StockMovement
-from .services import _path_ids, clerk_merchant_ids, may_act_for_account
+from .access import clerk_merchant_ids, may_act_for_account
+from .models import AllianceMembership, ExchangeWindow, Offer, Redemption, ShopSettings, StockMovement
+
+if TYPE_CHECKING:
+    from gongzhi.points.models import PointsAccount
+
+MAX_QUANTITY = 20
 
 
 def _int(value: Any) -> int | None:
@@ -33,15 +42,143 @@ def _int(value: Any) -> int | None:
         return None
 
 
-def resident_accounts(actor: Any) -> list[PointsAccount]:
-    """The signed-in resident's own points accounts (party member first)."""
-    if getattr(actor, "resident_id", None) is None:
+def _path_ids(path: str) -> list[int]:
+    return [int(part) for part in (path or "").strip("/").split("/") if part]
+
+
+# ---------------------------------------------------------------- the account that pays
+
+
+def shop_accounts(actor: MaybeAnonymousActor | None) -> list[PointsAccount]:
+    """The accounts the actor spends from, in the order /points/ shows them (``own_accounts``).
+
+    A resident's own (party member first), a representative's organisation's. A resident whose account is not
+    made yet gets it unsaved (no points): reading the shop writes nothing.
+    """
+    if actor is None or not getattr(actor, "is_authenticated", False):
         return []
-    return list(
-        PointsAccount.objects.filter(resident_id=actor.resident_id, kind__in=("party_member", "resident")).order_by(
-            "kind"
-        )
+    kinds = holder_kinds()
+    return [account for account in own_accounts(cast("Actor", actor)) if account.kind in kinds]
+
+
+def shop_account(actor: MaybeAnonymousActor | None, account_id: Any = None) -> PointsAccount | None:
+    """The account that pays: ``account_id`` when given (one the actor may act for, else NotFound), else the first
+    of ``shop_accounts`` (None when the actor has none)."""
+    if account_id in (None, ""):
+        accounts = shop_accounts(actor)
+        return accounts[0] if accounts else None
+    own = next((account for account in shop_accounts(actor) if account.pk == _int(account_id)), None)
+    if own is not None:
+        return own
+    account = active_account(account_id)
+    if account is None or not may_act_for_account(actor, account):
+        raise NotFound()
+    return account
+
+
+def resident_accounts(actor: MaybeAnonymousActor | None) -> list[PointsAccount]:
+    """The actor's own accounts that exist already (saved), for reach checks."""
+    return [account for account in shop_accounts(actor) if account.pk]
+
+
+# ---------------------------------------------------------------- exchange windows
+
+
+@dataclass(frozen=True)
+class WindowState:
+    open: bool
+    window: ExchangeWindow | None
+    next_window: ExchangeWindow | None = None
+
+
+def window_state(community_id: int | None, now: datetime | None = None) -> WindowState:
+    """Whether exchange is open now for residents of ``community_id``, and in which window."""
+    now = now or timezone.now()
+    settings = ShopSettings.objects.filter(community_id=community_id).first() if community_id else None
+    if settings is not None and settings.always_open:
+        return WindowState(True, None)
+    window = (
+        ExchangeWindow.objects.filter(community_id=community_id, starts_at__lte=now, ends_at__gt=now)
+        .order_by("starts_at")
+        .first()
     )
+    if window is not None:
+        return WindowState(True, window)
+    upcoming = ExchangeWindow.objects.filter(community_id=community_id, starts_at__gt=now).order_by("starts_at").first()
+    return WindowState(False, None, upcoming)
+
+
+def quarter_start(now: datetime) -> datetime:
+    """The first moment of the calendar quarter (Asia/Shanghai) of ``now``."""
+    local = timezone.localtime(now)
+    month = 3 * ((local.month - 1) // 3) + 1
+    return local.replace(month=month, day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+# ---------------------------------------------------------------- eligibility and how many
+
+
+def offer_eligible(offer: Offer, account: PointsAccount) -> bool:
+    """Eligible places given: the account lies under one of them; none given: under the offer's community."""
+    if offer.account_kinds and account.kind not in offer.account_kinds:
+        return False
+    ids = set(_path_ids(account.place_path))
+    eligible = [place.pk for place in offer.eligible_places.all()]
+    if eligible:
+        return bool(ids & set(eligible))
+    return offer.community_id in ids
+
+
+def quantity_taken(offer: Offer, account: PointsAccount, window: WindowState, now: datetime) -> int:
+    """How many of the offer the account holds or picked up in this exchange window (or quarter, always open)."""
+    if not account.pk:
+        return 0
+    taken = Redemption.objects.filter(
+        offer=offer, account=account, state__in=(Redemption.State.HELD, Redemption.State.COMPLETED)
+    )
+    taken = taken.filter(window=window.window) if window.window else taken.filter(placed_at__gte=quarter_start(now))
+    return taken.aggregate(total=Sum("quantity"))["total"] or 0
+
+
+@dataclass(frozen=True)
+class RedeemChoice:
+    """How many of an offer the account can order now, and if none, why (shown beside a disabled button)."""
+
+    most: int
+    reason: str = ""
+    shortfall: int = 0  # points missing for one
+    limit_left: int | None = None  # None: no per-person limit
+
+    @property
+    def possible(self) -> bool:
+        return self.most > 0
+
+
+def redeem_choice(offer: Offer, account: PointsAccount, *, window: WindowState, now: datetime) -> RedeemChoice:
+    """The most the account can order: the per-person limit left, the stock, what the balance affords, 20.
+
+    The page sets the quantity field's maximum from it and says why the button is off; ``redemption_place``
+    checks the same three under its lock and refuses with the matching code.
+    """
+    limit_left = None
+    if offer.per_person_limit:
+        limit_left = max(0, offer.per_person_limit - quantity_taken(offer, account, window, now))
+    balance = account.balance if account.pk else 0
+    affordable = balance // offer.points_price if offer.points_price > 0 else MAX_QUANTITY
+    most = min(MAX_QUANTITY, offer.stock, affordable, MAX_QUANTITY if limit_left is None else limit_left)
+    if offer.stock <= 0:
+        return RedeemChoice(0, _("Out of stock"), limit_left=limit_left)
+    if limit_left == 0:
+        reason = _("You have redeemed the limit of %(limit)s in this exchange window") % {
+            "limit": offer.per_person_limit
+        }
+        return RedeemChoice(0, reason, limit_left=0)
+    if affordable <= 0:
+        shortfall = offer.points_price - balance
+        return RedeemChoice(
+            0, _("%(points)s points short") % {"points": shortfall}, shortfall=shortfall, limit_left=limit_left
+        )
+    return RedeemChoice(most, limit_left=limit_left)
 
 
 def _visible_to_account_q(account: PointsAccount) -> Q:
@@ -49,9 +186,9 @@ def _visible_to_account_q(account: PointsAccount) -> Q:
     return Q(eligible_places__isnull=True, community_id__in=ids) | Q(eligible_places__in=ids)
 
 
-def offers_for_account(account: PointsAccount, *, today: date | None = None) -> QuerySet[Offer]:
+def offers_for_account(account: PointsAccount, *, now: datetime | None = None) -> QuerySet[Offer]:
     """Approved offers valid today (or later) that this account may redeem."""
-    today = today or timezone.localdate()
+    today = timezone.localdate(now or timezone.now())
     matching = (
         Offer.objects.filter(state=Offer.State.APPROVED, valid_until__gte=today)
         .filter(_visible_to_account_q(account))
@@ -69,7 +206,7 @@ def offers_for_account(account: PointsAccount, *, today: date | None = None) -> 
     )
 
 
-def _staff_offer_q(actor: Any) -> Q:
+def _staff_offer_q(actor: Actor) -> Q:
     manage = reach(actor, Permission.SHOP_MANAGE)
     approve = reach(actor, Permission.OFFER_APPROVE)
     q = Q(pk__in=[])
@@ -83,7 +220,7 @@ def _staff_offer_q(actor: Any) -> Q:
     return q
 
 
-def access_offer(actor: Any, offer_id: Any) -> Offer:
+def access_offer(actor: MaybeAnonymousActor | None, offer_id: Any) -> Offer:
     """An offer the actor may see: staff/clerks any state in reach, a resident an approved offer open to them."""
     pk = _int(offer_id)
     if pk is None or actor is None or not getattr(actor, "is_authenticated", False):
@@ -91,16 +228,16 @@ def access_offer(actor: Any, offer_id: Any) -> Offer:
     offer = Offer.objects.select_related("merchant", "community").filter(pk=pk).first()
     if offer is None:
         raise NotFound()
-    if actor.is_superuser or Offer.objects.filter(_staff_offer_q(actor), pk=pk).exists():
+    if actor.is_superuser or Offer.objects.filter(_staff_offer_q(cast("Actor", actor)), pk=pk).exists():
         return offer
     if offer.state == Offer.State.APPROVED:
-        for account in resident_accounts(actor):
+        for account in shop_accounts(actor):
             if Offer.objects.filter(_visible_to_account_q(account), pk=pk).exists():
                 return offer
     raise NotFound()
 
 
-def managed_offers(actor: Any, *, state: str | None = None) -> QuerySet[Offer]:
+def managed_offers(actor: Actor, *, state: str | None = None) -> QuerySet[Offer]:
     """Offers in the actor's shop work (staff reach or their merchants), newest first."""
     qs = Offer.objects.select_related("merchant", "community")
     if not actor.is_superuser:
@@ -110,7 +247,7 @@ def managed_offers(actor: Any, *, state: str | None = None) -> QuerySet[Offer]:
     return qs.order_by("-created_at", "-pk")
 
 
-def offers_to_approve(actor: Any) -> QuerySet[Offer]:
+def offers_to_approve(actor: Actor) -> QuerySet[Offer]:
     approve = reach(actor, Permission.OFFER_APPROVE)
     if approve.is_empty:
         return Offer.objects.none()
@@ -121,14 +258,15 @@ def offers_to_approve(actor: Any) -> QuerySet[Offer]:
     )
 
 
-def my_orders(actor: Any, *, state: str | None = None) -> QuerySet[Redemption]:
-    qs = Redemption.objects.filter(account__resident_id=getattr(actor, "resident_id", None) or -1)
+def my_orders(actor: Actor, *, state: str | None = None) -> QuerySet[Redemption]:
+    """The orders of the actor's own accounts (a representative: the organisation's), newest first."""
+    qs = Redemption.objects.filter(account_id__in=[account.pk for account in resident_accounts(actor)])
     if state:
         qs = qs.filter(state=state)
     return qs.select_related("offer__merchant", "offer__community").order_by("-placed_at", "-pk")
 
 
-def access_redemption(actor: Any, redemption_id: Any) -> Redemption:
+def access_redemption(actor: Actor, redemption_id: Any) -> Redemption:
     """An order the actor may see: its account's holder, a clerk of its counter, or shop staff over it."""
     pk = _int(redemption_id)
     if pk is None or actor is None or not getattr(actor, "is_authenticated", False):
@@ -147,12 +285,12 @@ def access_redemption(actor: Any, redemption_id: Any) -> Redemption:
     raise NotFound()
 
 
-def clerk_merchants(actor: Any) -> list[Organisation]:
+def clerk_merchants(actor: Actor) -> list[Organisation]:
     ids = clerk_merchant_ids(actor)
     return list(Organisation.objects.filter(pk__in=ids).order_by("name")) if ids else []
 
 
-def access_merchant(actor: Any, merchant_id: Any) -> Organisation:
+def access_merchant(actor: Actor, merchant_id: Any) -> Organisation:
     """A merchant the actor clerks for, or one under the places the actor manages the shop or settlement of."""
     pk = _int(merchant_id)
     if pk is None or actor is None or not getattr(actor, "is_authenticated", False):
@@ -168,7 +306,7 @@ def access_merchant(actor: Any, merchant_id: Any) -> Organisation:
     raise NotFound()
 
 
-def access_shop_place(actor: Any, place_id: Any, permission: str = Permission.SHOP_MANAGE) -> Place:
+def access_shop_place(actor: Actor, place_id: Any, permission: str = Permission.SHOP_MANAGE) -> Place:
     pk = _int(place_id)
     place = Place.objects.filter(pk=pk, is_active=True).first() if pk is not None else None
     if place is None or not reach(actor, permission).covers(place.path):
@@ -176,7 +314,7 @@ def access_shop_place(actor: Any, place_id: Any, permission: str = Permission.SH
     return place
 
 
-def shop_places(actor: Any, permission: str = Permission.SHOP_MANAGE) -> list[Place]:
+def shop_places(actor: Actor, permission: str = Permission.SHOP_MANAGE) -> list[Place]:
     """Communities and streets in the actor's reach for ``permission`` (for pickers), at most 200."""
     scope = reach(actor, permission)
     if scope.is_empty:
@@ -194,7 +332,7 @@ def counter_orders_today(counter: str, *, now: datetime | None = None) -> QueryS
         Redemption.objects.filter(counter=counter)
         .filter(Q(placed_at__gte=start) | Q(finished_at__gte=start) | Q(state="held"))
         .select_related("offer", "account")
-        .order_by("state", "-placed_at")[:200]
+        .order_by("state", "-placed_at", "-pk")
     )
 
 
@@ -206,7 +344,7 @@ def alliance_of(place: Place) -> QuerySet[AllianceMembership]:
     return AllianceMembership.objects.filter(place=place).select_related("merchant").order_by("state", "merchant__name")
 
 
-def access_membership(actor: Any, membership_id: Any) -> AllianceMembership:
+def access_membership(actor: Actor, membership_id: Any) -> AllianceMembership:
     """An alliance membership whose community or street the actor manages the shop of; else NotFound."""
     pk = _int(membership_id)
     membership = (
@@ -271,7 +409,7 @@ def _yuan(value: Any) -> Decimal:
     return Decimal(str(value or 0)).quantize(Decimal("0.01"))
 
 
-def _settlement_scope(actor: Any, merchant: Organisation | None) -> Q | None:
+def _settlement_scope(actor: Actor, merchant: Organisation | None) -> Q | None:
     if merchant is not None:
         return Q(offer__merchant=merchant)
     if actor.is_superuser:
@@ -285,7 +423,7 @@ def _settlement_scope(actor: Any, merchant: Organisation | None) -> Q | None:
     return q
 
 
-def settlement(actor: Any, month: date, *, merchant: Organisation | None = None) -> list[SettlementRow]:
+def settlement(actor: Actor, month: date, *, merchant: Organisation | None = None) -> list[SettlementRow]:
     """Per merchant (and per community's own shop) for a month: completed orders, points, value given, cash due.
 
     Orders count in the month they were completed (picked up). ``merchant`` must come from ``access_merchant``.
@@ -321,7 +459,7 @@ def settlement(actor: Any, month: date, *, merchant: Organisation | None = None)
     ]
 
 
-def stock_movements(actor: Any, month: date, *, community: Place | None = None) -> QuerySet[StockMovement]:
+def stock_movements(actor: Actor, month: date, *, community: Place | None = None) -> QuerySet[StockMovement]:
     """Stock movements of the offers shown by places in reach (settlement or shop work), in a month."""
     start, end = month_bounds(month)
     qs = StockMovement.objects.filter(at__gte=start, at__lt=end).select_related("offer__merchant", "offer__community")

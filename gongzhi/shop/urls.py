@@ -7,6 +7,7 @@ from . import views
 app_name = "shop"
 urlpatterns = [
     path("", views.home, name="home"),
+    path("home-card/", views.home_card, name="home_card"),
     path("offers/new/", views.offer_new, name="offer_new"),
     path("offers/<int:offer_id>/", views.offer_detail, name="offer"),
     path("offers/<int:offer_id>/photo/", views.offer_photo, name="offer_photo"),

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from gongzhi.core.access import reach
 from gongzhi.core.errors import DomainError, NotFound
 from gongzhi.core.masking import mask_name
+from gongzhi.core.pagination import page_of
 from gongzhi.core.roles import Permission
 from gongzhi.core.views_support import domain_errors, private_file_response
 
@@ -56,9 +57,10 @@ def _roles(user) -> dict:
 @domain_errors
 def home(request):
     user = request.user
-    account = services.ensure_resident_account(user)
-    offers = list(selectors.offers_for_account(account)) if account is not None else []
-    window = services.window_state(account.community_id) if account is not None else None
+    now = timezone.now()
+    account = selectors.shop_account(user)  # the account /points/ shows first; nothing is written on a GET
+    offers = list(selectors.offers_for_account(account, now=now)) if account is not None else []
+    window = selectors.window_state(account.community_id, now) if account is not None else None
     context = {
         "account": account,
         "offers": offers,
@@ -74,11 +76,26 @@ def home(request):
 
 @login_required
 @domain_errors
+def home_card(request):
+    """The shop's card on the home page (loaded by htmx): the counter for a merchant's clerk, the organisation's
+    points for its representative (the account /points/ and /shop/ show). Nothing to show: an empty answer."""
+    user = request.user
+    context = {
+        "merchants": selectors.clerk_merchants(user),
+        "organisation_accounts": [account for account in selectors.shop_accounts(user) if account.organisation_id],
+    }
+    if not context["merchants"] and not context["organisation_accounts"]:
+        return HttpResponse("")
+    return render(request, "shop/_home_card.html", context)
+
+
+@login_required
+@domain_errors
 @require_http_methods(["GET", "POST"])
 def offer_detail(request, offer_id: int):
     user = request.user
     offer = selectors.access_offer(user, offer_id)
-    account = services.ensure_resident_account(user)
+    account = selectors.shop_account(user)
     error = None
     quantity = 1
     key = request.POST.get("idempotency_key") or _new_key()
@@ -99,17 +116,25 @@ def offer_detail(request, offer_id: int):
         else:
             messages.success(request, _("Order placed. Show the code at the counter to pick it up."))
             return redirect("shop:order", order.pk)
-    if account is not None:
+    now = timezone.now()
+    if account is not None and account.pk:
         account.refresh_from_db()
+    offer.refresh_from_db(fields=["stock", "state"])
+    window = selectors.window_state(account.community_id if account else offer.community_id, now)
+    eligible = account is not None and selectors.offer_eligible(offer, account)
+    choice = None
+    if account is not None and eligible and window.open:
+        choice = selectors.redeem_choice(offer, account, window=window, now=now)
     context = {
         "offer": offer,
         "account": account,
-        "eligible": account is not None and services.offer_eligible(offer, account),
-        "window": services.window_state(account.community_id if account else offer.community_id),
+        "eligible": eligible,
+        "window": window,
+        "choice": choice,
         "error": error,
-        "quantity": quantity,
+        "quantity": max(1, min(quantity, choice.most)) if choice and choice.possible else 1,
         "idempotency_key": key,
-        "today": timezone.localdate(),
+        "today": timezone.localdate(now),
         **_roles(user),
     }
     return render(request, "shop/offer.html", context, status=error.status if error else 200)
@@ -126,8 +151,8 @@ def offer_photo(request, offer_id: int):
 @login_required
 @domain_errors
 def my_orders(request):
-    orders = list(selectors.my_orders(request.user)[:100])
-    return render(request, "shop/orders.html", {"orders": orders})
+    page = page_of(request, selectors.my_orders(request.user))
+    return render(request, "shop/orders.html", {"orders": page.object_list, "page": page})
 
 
 @login_required
@@ -174,7 +199,7 @@ def my_card(request):
     response = render(
         request,
         "shop/card.html",
-        {"card": card, "qr": qr_svg(services.card_token(card), scale=6), "name": user.resident.name},
+        {"card": card, "qr": qr_svg(services.card_token(card), scale=6), "name": card.account.display_name},
     )
     response["Cache-Control"] = "no-store"
     return response
@@ -244,7 +269,8 @@ def counter(request):
         except DomainError as error:
             context["error"] = error
             status = error.status
-    context["orders"] = list(selectors.counter_orders_today(counter_key))
+    page = page_of(request, selectors.counter_orders_today(counter_key), per_page=50)
+    context.update(orders=page.object_list, page=page)
     return render(request, "shop/counter.html", context, status=status)
 
 
@@ -265,9 +291,11 @@ def manage(request):
     elif places:
         community = next((place for place in places if place.kind == "community"), places[0])
     state = request.GET.get("state") or ""
+    page = page_of(request, selectors.managed_offers(user, state=state or None), per_page=50)
     context = {
         "pending": list(selectors.offers_to_approve(user)[:100]),
-        "offers": list(selectors.managed_offers(user, state=state or None)[:200]),
+        "offers": page.object_list,
+        "page": page,
         "state": state,
         "states": Offer.State.choices,
         "places": places,
@@ -287,7 +315,7 @@ def manage(request):
             ),
             alliance=list(selectors.alliance_of(community)),
             alliance_form=AllianceJoinForm(community),
-            window_now=services.window_state(community.pk),
+            window_now=selectors.window_state(community.pk),
         )
     return render(request, "shop/manage.html", context)
 
@@ -493,5 +521,6 @@ def stock(request):
         if request.GET.get("community")
         else None
     )
-    movements = list(selectors.stock_movements(user, month, community=community)[:500])
-    return render(request, "shop/stock.html", {"movements": movements, "month": month, "community": community})
+    page = page_of(request, selectors.stock_movements(user, month, community=community), per_page=100)
+    context = {"movements": page.object_list, "page": page, "month": month, "community": community}
+    return render(request, "shop/stock.html", context)

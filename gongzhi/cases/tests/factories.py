@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import io
 import itertools
-from datetime import datetime
+from datetime import date, datetime
 
 from django.utils import timezone
 
 from gongzhi.cases.models import CaseCategory, CaseLevel, DeadlinePolicy, TimeUnit
 from gongzhi.core.roles import Role
-from gongzhi.people.models import Organisation, OrganisationKind
+from gongzhi.people.models import Account, Organisation, OrganisationKind, RoleAssignment
 from gongzhi.people.tests.factories import AccountFactory, ResidentFactory, account_with_role
 from gongzhi.places.tests.factories import make_tree
 
 _serial = itertools.count(1)
+# The roles of the test world hold from this day, so a test may act at any fixed moment after it (services judge
+# who holds a role on the day of the ``now`` they are given, not on the wall clock's day).
+ROLES_FROM = date(2020, 1, 1)
 
 
 def make_category(name: str | None = None, **extra) -> CaseCategory:
@@ -34,11 +37,9 @@ def make_department(place, name: str = "区住建局") -> Organisation:
 
 def resident_account(household, name: str = "张三", **extra):
     """A resident with an account holding the resident role on their household."""
-    from gongzhi.people.models import RoleAssignment
-
     resident = ResidentFactory(household=household, name=name)
     account = AccountFactory(resident=resident, **extra)
-    RoleAssignment.objects.create(account=account, role=Role.RESIDENT, place=household)
+    RoleAssignment.objects.create(account=account, role=Role.RESIDENT, place=household, starts_on=ROLES_FROM)
     return account
 
 
@@ -68,6 +69,8 @@ def make_world() -> dict:
         other_resident=resident_account(tree["household_a1b"], name="李四", username="resident_a1b"),
         category=make_category("路灯", code="streetlight", hotline_names="路灯损坏,照明"),
     )
+    accounts = [value for value in world.values() if isinstance(value, Account)]
+    RoleAssignment.objects.filter(account__in=accounts).update(starts_on=ROLES_FROM)
     # Deadlines used throughout the tests: accept within 2 working hours, resolve within 8, at every level.
     for level in CaseLevel.values:
         make_policy(level, 2, 8)

@@ -16,12 +16,14 @@ from gongzhi.cases.agents import (
     agent_service_step_add,
     agent_service_step_done,
 )
+from gongzhi.cases.errors import CasesError
 from gongzhi.cases.kpis import agent_counts, agent_figures
 from gongzhi.cases.models import AgentService, AgentServiceStep
-from gongzhi.core.errors import Conflict, NotFound, ValidationFailed
+from gongzhi.core.errors import CoreError
 from gongzhi.core.figures import Period
 from gongzhi.core.models import AuditEntry
 from gongzhi.core.roles import Role
+from gongzhi.core.testing import assert_refused
 from gongzhi.people.tests.factories import ResidentFactory, account_with_role
 
 
@@ -90,46 +92,70 @@ def test_refusals_change_nothing(world, people):
         actor=agent, resident=people["elder"], kind="subsidy", title="高龄补贴", steps=["a", "b"]
     )
     before = snapshot()
-    with pytest.raises(NotFound):  # another community's agent
-        agent_service_step_done(actor=people["agent_b"], service=service, position=1)
-    with pytest.raises(NotFound):
-        access_agent_service(people["agent_b"], service.pk)
-    with pytest.raises(NotFound):  # a resident out of reach
-        agent_service_open(actor=agent, resident=people["elder_b"], kind="pension", title="x")
-    with pytest.raises(NotFound):  # a grid worker does not handle agent services
-        agent_service_open(actor=world["grid_worker"], resident=people["elder"], kind="pension", title="x")
-    with pytest.raises(ValidationFailed):  # the agent must serve the resident's household
-        agent_service_open(actor=agent, resident=people["elder"], kind="pension", title="x", agent=people["agent_b"])
-    with pytest.raises(ValidationFailed):
-        agent_service_open(actor=agent, resident=people["elder"], kind="lottery", title="x")
-    with pytest.raises(ValidationFailed):
-        agent_service_open(actor=agent, resident=people["elder"], kind="pension", title="x", steps=[])
-    with pytest.raises(ValidationFailed):
-        agent_service_open(actor=agent, resident=people["elder"], kind="pension", title="  ")
-    with pytest.raises(ValidationFailed):
-        agent_service_open(
+    # another community's agent
+    assert_refused(
+        CoreError.NOT_FOUND, lambda: agent_service_step_done(actor=people["agent_b"], service=service, position=1)
+    )
+    assert_refused(CoreError.NOT_FOUND, lambda: access_agent_service(people["agent_b"], service.pk))
+    # a resident out of reach
+    assert_refused(
+        CoreError.NOT_FOUND,
+        lambda: agent_service_open(actor=agent, resident=people["elder_b"], kind="pension", title="x"),
+    )
+    # a grid worker does not handle agent services
+    assert_refused(
+        CoreError.NOT_FOUND,
+        lambda: agent_service_open(actor=world["grid_worker"], resident=people["elder"], kind="pension", title="x"),
+    )
+    # the agent must serve the resident's household
+    assert_refused(
+        CoreError.VALIDATION_FAILED,
+        lambda: agent_service_open(
+            actor=agent, resident=people["elder"], kind="pension", title="x", agent=people["agent_b"]
+        ),
+    )
+    assert_refused(
+        CoreError.VALIDATION_FAILED,
+        lambda: agent_service_open(actor=agent, resident=people["elder"], kind="lottery", title="x"),
+    )
+    assert_refused(
+        CoreError.VALIDATION_FAILED,
+        lambda: agent_service_open(actor=agent, resident=people["elder"], kind="pension", title="x", steps=[]),
+    )
+    assert_refused(
+        CoreError.VALIDATION_FAILED,
+        lambda: agent_service_open(actor=agent, resident=people["elder"], kind="pension", title="  "),
+    )
+    assert_refused(
+        CoreError.VALIDATION_FAILED,
+        lambda: agent_service_open(
             actor=agent, resident=people["elder"], kind="pension", title="x", due_by=timezone.now() - timedelta(hours=1)
-        )
-    with pytest.raises(Conflict):  # out of order
-        agent_service_step_done(actor=agent, service=service, position=2)
-    with pytest.raises(ValidationFailed):
-        agent_service_step_done(actor=agent, service=service, position=9)
-    with pytest.raises(Conflict):  # steps open
-        agent_service_complete(actor=agent, service=service)
+        ),
+    )
+    # out of order
+    assert_refused(
+        CasesError.INVALID_TRANSITION, lambda: agent_service_step_done(actor=agent, service=service, position=2)
+    )
+    assert_refused(
+        CoreError.VALIDATION_FAILED, lambda: agent_service_step_done(actor=agent, service=service, position=9)
+    )
+    assert_refused(CasesError.STEPS_OPEN, lambda: agent_service_complete(actor=agent, service=service))  # steps open
     assert snapshot() == before
     agent_service_step_done(actor=agent, service=service, position=1)
     before = snapshot()
-    with pytest.raises(Conflict):
-        agent_service_step_done(actor=agent, service=service, position=1)
+    assert_refused(
+        CasesError.INVALID_TRANSITION, lambda: agent_service_step_done(actor=agent, service=service, position=1)
+    )
     assert snapshot() == before
     agent_service_cancel(actor=agent, service=service, reason="不需要了")
     before = snapshot()
-    with pytest.raises(Conflict):
-        agent_service_step_done(actor=agent, service=service, position=2)
-    with pytest.raises(Conflict):
-        agent_service_complete(actor=agent, service=service)
-    with pytest.raises(Conflict):
-        agent_service_step_add(actor=agent, service=service, title="c")
+    assert_refused(
+        CasesError.INVALID_TRANSITION, lambda: agent_service_step_done(actor=agent, service=service, position=2)
+    )
+    assert_refused(CasesError.INVALID_TRANSITION, lambda: agent_service_complete(actor=agent, service=service))
+    assert_refused(
+        CasesError.INVALID_TRANSITION, lambda: agent_service_step_add(actor=agent, service=service, title="c")
+    )
     assert snapshot() == before
 
 

@@ -7,8 +7,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 
+from gongzhi.cases.errors import CasesError
 from gongzhi.cases.models import Case, CaseEvent, CaseState
+from gongzhi.core.errors import CoreError
 from gongzhi.core.models import AuditEntry
+from gongzhi.core.testing import assert_refused
 
 from .factories import hotline_workbook
 
@@ -74,22 +77,28 @@ def test_errors_in_the_one_shape_and_nothing_changes(world, api_client_for):
     neighbour = api_client_for(world["other_resident"])
     events, audits = CaseEvent.objects.count(), AuditEntry.objects.count()
 
-    response = outsider.post(f"/api/v1/cases/{case_id}/accept", {})
+    response = assert_refused(CoreError.NOT_FOUND, lambda: outsider.post(f"/api/v1/cases/{case_id}/accept", {}))
     assert response.status_code == 404 and response.json()["code"] == "not_found"
     assert outsider.get(f"/api/v1/cases/{case_id}").status_code == 404
     assert outsider.get("/api/v1/cases/999999").status_code == 404
 
     assert wrong_level.get(f"/api/v1/cases/{case_id}").status_code == 200
-    assert wrong_level.post(f"/api/v1/cases/{case_id}/accept", {}).status_code == 404
+    assert_refused(CoreError.NOT_FOUND, lambda: wrong_level.post(f"/api/v1/cases/{case_id}/accept", {}))
 
-    response = worker.post(f"/api/v1/cases/{case_id}/resolve", {"resolution": "x"})
+    response = assert_refused(
+        CasesError.INVALID_TRANSITION, lambda: worker.post(f"/api/v1/cases/{case_id}/resolve", {"resolution": "x"})
+    )
     assert response.status_code == 409 and response.json()["code"] == "invalid_transition"
-    response = worker.post(f"/api/v1/cases/{case_id}/rate", {"rating": "satisfied"})
+    response = assert_refused(
+        CasesError.NOT_REPORTER, lambda: worker.post(f"/api/v1/cases/{case_id}/rate", {"rating": "satisfied"})
+    )
     assert response.status_code == 403 and response.json()["code"] == "not_reporter"
-    response = worker.post(f"/api/v1/cases/{case_id}/escalate", {})
+    response = assert_refused(CoreError.VALIDATION_FAILED, lambda: worker.post(f"/api/v1/cases/{case_id}/escalate", {}))
     assert response.status_code == 422 and "reason" in response.json()["fields"]
 
-    assert neighbour.post(f"/api/v1/cases/{case_id}/rate", {"rating": "satisfied"}).status_code == 404
+    assert_refused(
+        CoreError.NOT_FOUND, lambda: neighbour.post(f"/api/v1/cases/{case_id}/rate", {"rating": "satisfied"})
+    )
 
     assert Case.objects.get(pk=case_id).state == CaseState.SUBMITTED
     assert (CaseEvent.objects.count(), AuditEntry.objects.count()) == (events, audits)

@@ -7,7 +7,7 @@ import threading
 import pytest
 from django.db import connection, connections
 
-from gongzhi.cases import services
+from gongzhi.cases import jobs, services
 from gongzhi.cases.models import Case, CaseEvent, CaseState
 from gongzhi.core.errors import DomainError
 from gongzhi.core.roles import Role
@@ -72,7 +72,7 @@ def test_escalation_job_and_a_handler_racing_leave_one_consistent_outcome():
 
     results = _race(
         [
-            lambda: services.escalate_overdue_cases(now=deadline),
+            lambda: jobs.escalate_overdue_cases(now=deadline),
             lambda: services.case_accept(
                 actor=Account.objects.get(pk=world["grid_worker"].pk), case=Case.objects.get(pk=case.pk)
             ),

@@ -17,10 +17,12 @@ from gongzhi.cases.disputes import (
     dispute_resolve,
     dispute_session_add,
 )
+from gongzhi.cases.errors import CasesError
 from gongzhi.cases.models import Dispute, DisputeParty, MediationSession
-from gongzhi.core.errors import Conflict, NotFound, ValidationFailed
+from gongzhi.core.errors import CoreError, ValidationFailed
 from gongzhi.core.models import AuditEntry
 from gongzhi.core.roles import Role
+from gongzhi.core.testing import assert_refused
 from gongzhi.people.tests.factories import ResidentFactory, account_with_role
 
 from .factories import local, make_department
@@ -153,50 +155,73 @@ def test_refusals_change_nothing(world, people):
     dispute = _register(world, people, mediator=people["mediator"])
     before = snapshot()
     # out of reach: a community B mediator, a grid worker (no dispute.mediate), a resident from outside as a party
-    with pytest.raises(NotFound):
-        dispute_resolve(actor=people["mediator_b"], dispute=dispute, agreement="x")
-    with pytest.raises(NotFound):
-        dispute_session_add(actor=world["grid_worker"], dispute=dispute, held_at=timezone.now(), notes="x")
-    with pytest.raises(NotFound):
-        _register(world, people, actor=people["mediator_b"], place=world["building_a1"])
-    with pytest.raises(NotFound):
-        access_dispute(people["mediator_b"], dispute.pk)
-    with pytest.raises(NotFound):
-        _register(
+    assert_refused(
+        CoreError.NOT_FOUND, lambda: dispute_resolve(actor=people["mediator_b"], dispute=dispute, agreement="x")
+    )
+    assert_refused(
+        CoreError.NOT_FOUND,
+        lambda: dispute_session_add(actor=world["grid_worker"], dispute=dispute, held_at=timezone.now(), notes="x"),
+    )
+    assert_refused(
+        CoreError.NOT_FOUND, lambda: _register(world, people, actor=people["mediator_b"], place=world["building_a1"])
+    )
+    assert_refused(CoreError.NOT_FOUND, lambda: access_dispute(people["mediator_b"], dispute.pk))
+    assert_refused(
+        CoreError.NOT_FOUND,
+        lambda: _register(
             world,
             people,
             parties=[
                 PartyIn(side="applicant", resident=people["applicant"]),
                 PartyIn("respondent", people["outsider"]),
             ],
-        )
+        ),
+    )
     # bad input
-    with pytest.raises(ValidationFailed):
-        dispute_assign_mediator(actor=world["community_worker"], dispute=dispute, mediator=people["mediator_b"])
-    with pytest.raises(ValidationFailed):
-        dispute_assign_mediator(actor=world["community_worker"], dispute=dispute, mediator=people["mediator"])
-    with pytest.raises(ValidationFailed):
-        dispute_resolve(actor=people["mediator"], dispute=dispute, agreement="")
-    with pytest.raises(ValidationFailed):
-        dispute_refer(actor=people["mediator"], dispute=dispute, reason="x")
-    with pytest.raises(ValidationFailed):
-        dispute_session_add(
+    assert_refused(
+        CoreError.VALIDATION_FAILED,
+        lambda: dispute_assign_mediator(
+            actor=world["community_worker"], dispute=dispute, mediator=people["mediator_b"]
+        ),
+    )
+    assert_refused(
+        CoreError.VALIDATION_FAILED,
+        lambda: dispute_assign_mediator(actor=world["community_worker"], dispute=dispute, mediator=people["mediator"]),
+    )
+    assert_refused(
+        CoreError.VALIDATION_FAILED, lambda: dispute_resolve(actor=people["mediator"], dispute=dispute, agreement="")
+    )
+    assert_refused(
+        CoreError.VALIDATION_FAILED, lambda: dispute_refer(actor=people["mediator"], dispute=dispute, reason="x")
+    )
+    assert_refused(
+        CoreError.VALIDATION_FAILED,
+        lambda: dispute_session_add(
             actor=people["mediator"], dispute=dispute, held_at=timezone.now() + timedelta(hours=2), notes="x"
-        )
-    with pytest.raises(ValidationFailed):
-        _register(world, people, mediator=people["mediator_b"])
+        ),
+    )
+    assert_refused(CoreError.VALIDATION_FAILED, lambda: _register(world, people, mediator=people["mediator_b"]))
     assert snapshot() == before
     # a finished dispute cannot change any more
     dispute_close_unresolved(actor=people["mediator"], dispute=dispute, reason="放弃")
     before = snapshot()
-    with pytest.raises(Conflict):
-        dispute_resolve(actor=people["mediator"], dispute=dispute, agreement="x")
-    with pytest.raises(Conflict):
-        dispute_session_add(actor=people["mediator"], dispute=dispute, held_at=timezone.now(), notes="x")
-    with pytest.raises(Conflict):
-        dispute_refer(actor=people["mediator"], dispute=dispute, reason="x", to="法院")
-    with pytest.raises(Conflict):
-        dispute_assign_mediator(actor=world["community_worker"], dispute=dispute, mediator=world["community_worker"])
+    assert_refused(
+        CasesError.INVALID_TRANSITION, lambda: dispute_resolve(actor=people["mediator"], dispute=dispute, agreement="x")
+    )
+    assert_refused(
+        CasesError.INVALID_TRANSITION,
+        lambda: dispute_session_add(actor=people["mediator"], dispute=dispute, held_at=timezone.now(), notes="x"),
+    )
+    assert_refused(
+        CasesError.INVALID_TRANSITION,
+        lambda: dispute_refer(actor=people["mediator"], dispute=dispute, reason="x", to="法院"),
+    )
+    assert_refused(
+        CasesError.INVALID_TRANSITION,
+        lambda: dispute_assign_mediator(
+            actor=world["community_worker"], dispute=dispute, mediator=world["community_worker"]
+        ),
+    )
     assert snapshot() == before
 
 

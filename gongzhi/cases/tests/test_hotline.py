@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
-
-from gongzhi.cases.hotline import HotlineFileRefused, hotline_import
+from gongzhi.cases.errors import CasesError
+from gongzhi.cases.hotline import hotline_import
 from gongzhi.cases.models import Case, CaseChannel, CaseLevel
-from gongzhi.core.errors import NotFound
+from gongzhi.core.errors import CoreError
 from gongzhi.core.models import AuditEntry
+from gongzhi.core.testing import assert_refused
 
 from .factories import hotline_workbook, local
 
@@ -80,24 +80,31 @@ def test_bad_rows_are_reported_and_nothing_is_imported(world):
 
 
 def test_whole_file_refusals_and_reach(world):
-    with pytest.raises(HotlineFileRefused):
-        hotline_import(
+    assert_refused(
+        CasesError.HOTLINE_FILE_REFUSED,
+        lambda: hotline_import(
             actor=world["street_admin"], place=world["street"], file_obj=hotline_workbook([]), filename="x.xls", now=NOW
-        )
-    with pytest.raises(HotlineFileRefused):
-        hotline_import(
+        ),
+    )
+    assert_refused(
+        CasesError.HOTLINE_FILE_REFUSED,
+        lambda: hotline_import(
             actor=world["street_admin"],
             place=world["street"],
             file_obj=hotline_workbook([["a"]], headers=["编号"]),
             filename="x.xlsx",
             now=NOW,
-        )
-    with pytest.raises(NotFound):  # a grid worker may not import
-        hotline_import(
+        ),
+    )
+    # a grid worker may not import
+    assert_refused(
+        CoreError.NOT_FOUND,
+        lambda: hotline_import(
             actor=world["grid_worker"],
             place=world["grid_a1"],
             file_obj=hotline_workbook(good_rows()),
             filename="x.xlsx",
             now=NOW,
-        )
+        ),
+    )
     assert not Case.objects.exists()

@@ -16,9 +16,10 @@ from gongzhi.cases.models import (
     Dispute,
     HouseholdVisit,
 )
-from gongzhi.core.errors import NotFound, ValidationFailed
+from gongzhi.core.errors import CoreError, ValidationFailed
 from gongzhi.core.figures import Period, Rate
 from gongzhi.core.roles import Role
+from gongzhi.core.testing import assert_refused
 from gongzhi.people.tests.factories import AccountFactory, ResidentFactory, account_with_role
 from gongzhi.places.tests.factories import superuser
 
@@ -417,11 +418,13 @@ def test_case_kpis_checks_reach(world, data, django_assert_num_queries):
     assert body["period"] == {"kind": "month", "key": "2026-03", "first": "2026-03-01", "last": "2026-03-31"}
     with django_assert_num_queries(4):  # roles are cached on the actor: the four aggregates only
         case_kpis(actor=community_worker, place=world["community_a"], period=W10)
-    with pytest.raises(NotFound):
-        case_kpis(actor=world["community_worker_b"], place=world["community_a"], period=MARCH)
-    with pytest.raises(NotFound):  # a service agent does not see case figures
-        agent = account_with_role(Role.SERVICE_AGENT, world["community_a"])
-        case_kpis(actor=agent, place=world["community_a"], period=MARCH)
+    assert_refused(
+        CoreError.NOT_FOUND,
+        lambda: case_kpis(actor=world["community_worker_b"], place=world["community_a"], period=MARCH),
+    )
+    agent = account_with_role(Role.SERVICE_AGENT, world["community_a"])
+    # A service agent does not see case figures.
+    assert_refused(CoreError.NOT_FOUND, lambda: case_kpis(actor=agent, place=world["community_a"], period=MARCH))
     assert case_kpis(actor=superuser(), place=world["street"], period=MARCH).cases.received == 17
 
 

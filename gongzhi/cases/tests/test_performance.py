@@ -8,12 +8,14 @@ from datetime import date
 import pytest
 from django.utils import timezone
 
+from gongzhi.cases.errors import CasesError
 from gongzhi.cases.models import Case, CaseChannel, HouseholdVisit
 from gongzhi.cases.performance import case_points_claim, grid_worker_performance, performance_for
 from gongzhi.cases.services import case_accept, case_rate, case_resolve, case_submit
-from gongzhi.core.errors import Conflict, NotFound
+from gongzhi.core.errors import CoreError
 from gongzhi.core.figures import Period, Rate
 from gongzhi.core.roles import Role
+from gongzhi.core.testing import assert_refused
 from gongzhi.people.models import RoleAssignment
 from gongzhi.people.tests.factories import AccountFactory, ResidentFactory, account_with_role
 from gongzhi.points.models import Claim
@@ -93,10 +95,15 @@ def test_shown_to_the_community(march, api_client_for):
         "*" if len(row.name) == 1 else row.name[0] + "*" * (len(row.name) - 1) for row in public
     }
     assert all(row.name != world["grid_worker"].label for row in public)
-    with pytest.raises(NotFound):  # a resident of another community
-        performance_for(actor=world["other_resident"], place=world["community_b"], period=MARCH)
-    with pytest.raises(NotFound):
-        performance_for(actor=world["community_worker_b"], place=world["community_a"], period=MARCH)
+    # a resident of another community
+    assert_refused(
+        CoreError.NOT_FOUND,
+        lambda: performance_for(actor=world["other_resident"], place=world["community_b"], period=MARCH),
+    )
+    assert_refused(
+        CoreError.NOT_FOUND,
+        lambda: performance_for(actor=world["community_worker_b"], place=world["community_a"], period=MARCH),
+    )
     client = api_client_for(world["resident"])
     response = client.get("/api/v1/cases/performance", {"place_id": world["community_a"].pk, "period": "2026-03"})
     assert response.status_code == 200, response.content
@@ -140,10 +147,12 @@ def test_points_claim_refused(world, worker_with_points):
     unhappy = case_accept(actor=handler, case=unhappy)
     unhappy = case_resolve(actor=handler, case=unhappy, resolution="已劝导")
     before = Claim.objects.count()
-    with pytest.raises(Conflict):  # resolved, not yet rated or closed
-        case_points_claim(actor=handler, case=unhappy, item=item)
+    # resolved, not yet rated or closed
+    assert_refused(CasesError.NOT_ELIGIBLE, lambda: case_points_claim(actor=handler, case=unhappy, item=item))
     happy = _closed_case(world, handler)
-    with pytest.raises(NotFound):  # someone who cannot see the case
-        case_points_claim(actor=world["community_worker_b"], case=happy, item=item)
+    # someone who cannot see the case
+    assert_refused(
+        CoreError.NOT_FOUND, lambda: case_points_claim(actor=world["community_worker_b"], case=happy, item=item)
+    )
     assert Claim.objects.count() == before
     assert timezone.localtime(happy.closed_at).date() == timezone.localdate()

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-import pytest
 from django.core import mail
 
-from gongzhi.cases import services
+from gongzhi.cases import jobs, notifications, services, summonses, visits
+from gongzhi.cases.errors import CasesError
 from gongzhi.cases.models import (
     Case,
     CaseChannel,
@@ -24,9 +24,10 @@ from gongzhi.cases.models import (
     VisitOutcome,
 )
 from gongzhi.cases.selectors import handler_queue, possible_duplicates
-from gongzhi.core.errors import NotFound, PermissionDenied, ValidationFailed
+from gongzhi.core.errors import CoreError
 from gongzhi.core.jobs import run_job
 from gongzhi.core.models import AuditEntry, JobRun
+from gongzhi.core.testing import assert_refused
 
 from .factories import local
 
@@ -82,8 +83,7 @@ def test_resident_case_goes_to_the_grid_and_its_worker_with_deadlines(world):
 
 
 def test_resident_cannot_file_at_someone_elses_household(world):
-    with pytest.raises(NotFound):
-        submit(world, place=world["household_b1"])
+    assert_refused(CoreError.NOT_FOUND, lambda: submit(world, place=world["household_b1"]))
     assert not Case.objects.exists()
 
 
@@ -118,15 +118,17 @@ def test_staff_record_on_behalf_and_anonymous_is_kept(world):
     )
     assert case.recorded_by == world["community_worker"] and case.is_anonymous
     assert case.handling_place == world["grid_a1"]
-    with pytest.raises(NotFound):
-        services.case_submit(
+    assert_refused(
+        CoreError.NOT_FOUND,
+        lambda: services.case_submit(
             actor=world["community_worker"],
             category=world["category"],
             text="x",
             place=world["household_b1"],
             channel=CaseChannel.STAFF,
             now=MONDAY_9,
-        )
+        ),
+    )
 
 
 # ---------------------------------------------------------------- the ladder
@@ -143,10 +145,10 @@ def test_ladder_grid_community_street_department_with_deadlines(world):
     case = submit(world)
 
     # Grid: not accepted by 11:00 → passed up automatically at 11:00, not a second before.
-    assert services.escalate_overdue_cases(now=local("2026-11-16 10:59"))["escalated"] == 0
+    assert jobs.escalate_overdue_cases(now=local("2026-11-16 10:59"))["escalated"] == 0
     case.refresh_from_db()
     assert case.level == CaseLevel.GRID and not case.is_overdue
-    assert services.escalate_overdue_cases(now=local("2026-11-16 11:00"))["escalated"] == 1
+    assert jobs.escalate_overdue_cases(now=local("2026-11-16 11:00"))["escalated"] == 1
     case.refresh_from_db()
     assert (case.level, case.handling_place, case.state) == (
         CaseLevel.COMMUNITY,
@@ -155,8 +157,11 @@ def test_ladder_grid_community_street_department_with_deadlines(world):
     )
     assert case.is_overdue and case.first_overdue_at == local("2026-11-16 11:00")
     assert case.accept_by == local("2026-11-16 14:00")  # 11–12 and 13–14
-    with pytest.raises(NotFound):  # the grid worker no longer handles it
-        case = services.case_accept(actor=world["grid_worker"], case=case, now=local("2026-11-16 11:30"))
+    # the grid worker no longer handles it
+    assert_refused(
+        CoreError.NOT_FOUND,
+        lambda: services.case_accept(actor=world["grid_worker"], case=case, now=local("2026-11-16 11:30")),
+    )
 
     # Community: accepts, then finds it beyond its authority.
     case = services.case_accept(actor=world["community_worker"], case=case, now=local("2026-11-16 11:30"))
@@ -221,7 +226,7 @@ def test_escalation_job_is_idempotent_and_runs_as_a_periodic_job(world):
     assert run.status == JobRun.Status.SUCCEEDED and run.result["escalated"] == 1
     assert run_job("cases.escalate_overdue", now=at_deadline) is None  # the period already ran
     before = snapshot(case)
-    assert services.escalate_overdue_cases(now=at_deadline)["escalated"] == 0  # nothing left to do
+    assert jobs.escalate_overdue_cases(now=at_deadline)["escalated"] == 0  # nothing left to do
     assert snapshot(case) == before
 
 
@@ -229,15 +234,15 @@ def test_escalation_at_the_resolve_deadline_and_at_the_top(world):
     case = submit(world)
     case = services.case_accept(actor=world["grid_worker"], case=case, now=local("2026-11-16 09:30"))
     # Accepted: the accept deadline no longer matters, the resolve deadline (18:00) does.
-    assert services.escalate_overdue_cases(now=local("2026-11-16 17:59"))["escalated"] == 0
-    assert services.escalate_overdue_cases(now=local("2026-11-16 18:00"))["escalated"] == 1
+    assert jobs.escalate_overdue_cases(now=local("2026-11-16 17:59"))["escalated"] == 0
+    assert jobs.escalate_overdue_cases(now=local("2026-11-16 18:00"))["escalated"] == 1
     case.refresh_from_db()
     assert case.level == CaseLevel.COMMUNITY and case.state == CaseState.SUBMITTED
     # Left alone, it climbs to the city, where it stays overdue without another deadline.
     moment = local("2026-11-16 18:00")
     for _ in range(6):
         moment += timedelta(days=3)
-        services.escalate_overdue_cases(now=moment)
+        jobs.escalate_overdue_cases(now=moment)
     case.refresh_from_db()
     assert case.level == CaseLevel.CITY and case.accept_by is None and case.is_overdue
     assert kinds(case).count("overdue") == 1
@@ -282,11 +287,17 @@ def test_only_the_reporting_resident_rates(world):
     case = services.case_accept(actor=world["grid_worker"], case=case, now=MONDAY_9)
     case = services.case_resolve(actor=world["grid_worker"], case=case, resolution="修好了", now=MONDAY_9)
     before = snapshot(case)
-    with pytest.raises(NotFound):  # a neighbour cannot even see it
-        case = services.case_rate(actor=world["other_resident"], case=case, rating=Satisfaction.SATISFIED)
-    with pytest.raises(PermissionDenied) as refused:  # the handler sees it but may not rate it
-        case = services.case_rate(actor=world["grid_worker"], case=case, rating=Satisfaction.SATISFIED)
-    assert refused.value.code == "not_reporter"
+    # a neighbour cannot even see it
+    assert_refused(
+        CoreError.NOT_FOUND,
+        lambda: services.case_rate(actor=world["other_resident"], case=case, rating=Satisfaction.SATISFIED),
+    )
+    # the handler sees it but may not rate it
+    refused = assert_refused(
+        CasesError.NOT_REPORTER,
+        lambda: services.case_rate(actor=world["grid_worker"], case=case, rating=Satisfaction.SATISFIED),
+    )
+    assert refused.code == "not_reporter"
     assert snapshot(case) == before
 
 
@@ -303,14 +314,12 @@ def test_forbidden_transitions_change_nothing(world):
         lambda: services.case_close(actor=worker, case=case),
         lambda: services.case_rate(actor=world["resident"], case=case, rating=Satisfaction.SATISFIED),
     ):
-        with pytest.raises(services.InvalidTransition) as refused:
-            action()
-        assert refused.value.code == "invalid_transition" and refused.value.status == 409
+        refused = assert_refused(CasesError.INVALID_TRANSITION, action)
+        assert refused.code == "invalid_transition" and refused.status == 409
         assert snapshot(case) == before
     case = services.case_accept(actor=worker, case=case, now=MONDAY_9)
     accepted = snapshot(case)
-    with pytest.raises(services.InvalidTransition):
-        case = services.case_accept(actor=worker, case=case)
+    assert_refused(CasesError.INVALID_TRANSITION, lambda: services.case_accept(actor=worker, case=case))
     assert snapshot(case) == accepted
 
 
@@ -319,19 +328,19 @@ def test_out_of_reach_or_wrong_level_handler_gets_not_found(world):
     before = snapshot(case)
     for actor in (world["grid_worker_a2"], world["community_worker_b"], world["community_worker"], world["resident"]):
         # community_worker sees the case (same community) but it is not at their level; the resident is no handler.
-        with pytest.raises(NotFound):
-            case = services.case_accept(actor=actor, case=case)
-        with pytest.raises(NotFound):
-            case = services.case_escalate(actor=actor, case=case, reason="x")
+        assert_refused(CoreError.NOT_FOUND, lambda actor=actor: services.case_accept(actor=actor, case=case))
+        assert_refused(
+            CoreError.NOT_FOUND, lambda actor=actor: services.case_escalate(actor=actor, case=case, reason="x")
+        )
     assert snapshot(case) == before
 
 
 def test_reject_needs_a_reason_and_withdraw_is_the_residents(world):
     case = submit(world)
-    with pytest.raises(ValidationFailed):
-        services.case_reject(actor=world["grid_worker"], case=case, reason=" ")
-    with pytest.raises(PermissionDenied):
-        case = services.case_withdraw(actor=world["grid_worker"], case=case)
+    assert_refused(
+        CoreError.VALIDATION_FAILED, lambda: services.case_reject(actor=world["grid_worker"], case=case, reason=" ")
+    )
+    assert_refused(CasesError.NOT_REPORTER, lambda: services.case_withdraw(actor=world["grid_worker"], case=case))
     case = services.case_withdraw(actor=world["resident"], case=case, reason="已自行解决")
     assert case.state == CaseState.WITHDRAWN
     second = submit(world)
@@ -352,8 +361,7 @@ def test_refer_across_to_another_grid_and_to_a_department(world):
         actor=world["grid_worker_a2"], case=case, reason="物业负责", to_department=world["department"]
     )
     assert case.handling_department == world["department"] and case.handling_place == world["grid_a2"]
-    with pytest.raises(NotFound):
-        case = services.case_accept(actor=world["grid_worker"], case=case)
+    assert_refused(CoreError.NOT_FOUND, lambda: services.case_accept(actor=world["grid_worker"], case=case))
 
 
 # ---------------------------------------------------------------- duplicates
@@ -378,10 +386,12 @@ def test_possible_duplicates_and_merge(world):
     assert kinds(second)[-1] == CaseEventKind.MERGED and kinds(first)[-1] == CaseEventKind.ABSORBED
     assert Notification.objects.filter(recipient=world["other_resident"], kind="case.merged").exists()
     before = snapshot(second)
-    with pytest.raises(services.InvalidTransition):
-        services.case_merge(actor=world["grid_worker"], case=second, into=first)
-    with pytest.raises(ValidationFailed):
-        services.case_merge(actor=world["grid_worker"], case=first, into=first)
+    assert_refused(
+        CasesError.INVALID_TRANSITION, lambda: services.case_merge(actor=world["grid_worker"], case=second, into=first)
+    )
+    assert_refused(
+        CoreError.VALIDATION_FAILED, lambda: services.case_merge(actor=world["grid_worker"], case=first, into=first)
+    )
     assert snapshot(second) == before
 
 
@@ -389,7 +399,7 @@ def test_possible_duplicates_and_merge(world):
 
 
 def test_visit_opinion_becomes_a_case_in_one_step(world):
-    visit = services.visit_log(
+    visit = visits.visit_log(
         actor=world["building_head"],
         household=world["household_a1"],
         visited_on=date(2026, 11, 16),
@@ -403,15 +413,19 @@ def test_visit_opinion_becomes_a_case_in_one_step(world):
     case = visit.became_case
     assert case.channel == CaseChannel.VISIT and case.place == world["household_a1"]
     assert case.current_handler == world["grid_worker"] and case.recorded_by == world["building_head"]
-    quiet = services.visit_log(
+    quiet = visits.visit_log(
         actor=world["building_head"], household=world["household_a1b"], visited_on=date(2026, 11, 16), now=MONDAY_9
     )
     assert quiet.outcome == VisitOutcome.NONE and quiet.became_case is None
 
 
 def test_visit_outside_reach_is_not_found(world):
-    with pytest.raises(NotFound):
-        services.visit_log(actor=world["building_head"], household=world["household_b1"], visited_on=date(2026, 11, 16))
+    assert_refused(
+        CoreError.NOT_FOUND,
+        lambda: visits.visit_log(
+            actor=world["building_head"], household=world["household_b1"], visited_on=date(2026, 11, 16)
+        ),
+    )
     assert not HouseholdVisit.objects.exists() and not Case.objects.exists()
 
 
@@ -423,7 +437,7 @@ def test_summons_respond_and_overdue(world):
     case = services.case_escalate(actor=world["grid_worker"], case=case, reason="超出权限", now=MONDAY_9)
     case = services.case_escalate(actor=world["community_worker"], case=case, reason="超出权限", now=MONDAY_9)
     case = services.case_accept(actor=world["street_admin"], case=case, now=MONDAY_9)
-    summons = services.case_summon(
+    summons = summonses.case_summon(
         actor=world["street_admin"],
         case=case,
         department=world["department"],
@@ -433,16 +447,20 @@ def test_summons_respond_and_overdue(world):
     )
     assert summons.respond_by == local("2026-11-16 10:30")
     assert Notification.objects.filter(recipient=world["department_rep"], kind="case.summoned").exists()
-    assert services.escalate_overdue_cases(now=local("2026-11-16 10:29"))["overdue_summonses"] == 0
-    assert services.escalate_overdue_cases(now=local("2026-11-16 10:30"))["overdue_summonses"] == 1
-    assert services.escalate_overdue_cases(now=local("2026-11-16 10:31"))["overdue_summonses"] == 0
-    with pytest.raises(NotFound):
-        services.summons_respond(actor=world["grid_worker"], summons=summons, response="x")
-    services.summons_respond(actor=world["department_rep"], summons=summons, response="已派人到场")
+    assert jobs.escalate_overdue_cases(now=local("2026-11-16 10:29"))["overdue_summonses"] == 0
+    assert jobs.escalate_overdue_cases(now=local("2026-11-16 10:30"))["overdue_summonses"] == 1
+    assert jobs.escalate_overdue_cases(now=local("2026-11-16 10:31"))["overdue_summonses"] == 0
+    assert_refused(
+        CoreError.NOT_FOUND,
+        lambda: summonses.summons_respond(actor=world["grid_worker"], summons=summons, response="x"),
+    )
+    summonses.summons_respond(actor=world["department_rep"], summons=summons, response="已派人到场")
     summons.refresh_from_db()
     assert summons.state == SummonsState.RESPONDED and summons.is_overdue
-    with pytest.raises(services.InvalidTransition):
-        services.summons_respond(actor=world["department_rep"], summons=summons, response="again")
+    assert_refused(
+        CasesError.INVALID_TRANSITION,
+        lambda: summonses.summons_respond(actor=world["department_rep"], summons=summons, response="again"),
+    )
     assert Summons.objects.count() == 1
     assert kinds(case)[-3:] == ["summoned", "summons_overdue", "summons_responded"]
 
@@ -450,8 +468,10 @@ def test_summons_respond_and_overdue(world):
 def test_grid_level_cannot_summon(world):
     case = submit(world)
     case = services.case_accept(actor=world["grid_worker"], case=case, now=MONDAY_9)
-    with pytest.raises(services.InvalidTransition):
-        services.case_summon(actor=world["grid_worker"], case=case, department=world["department"], note="x")
+    assert_refused(
+        CasesError.INVALID_TRANSITION,
+        lambda: summonses.case_summon(actor=world["grid_worker"], case=case, department=world["department"], note="x"),
+    )
     assert not Summons.objects.exists()
 
 
@@ -462,8 +482,8 @@ def test_unrated_cases_close_after_the_rating_window(world):
     case = submit(world)
     case = services.case_accept(actor=world["grid_worker"], case=case, now=MONDAY_9)
     case = services.case_resolve(actor=world["grid_worker"], case=case, resolution="修好了", now=MONDAY_9)
-    assert services.close_unrated_cases(now=MONDAY_9 + timedelta(days=6))["closed"] == 0
-    assert services.close_unrated_cases(now=MONDAY_9 + timedelta(days=7))["closed"] == 1
+    assert jobs.close_unrated_cases(now=MONDAY_9 + timedelta(days=6))["closed"] == 0
+    assert jobs.close_unrated_cases(now=MONDAY_9 + timedelta(days=7))["closed"] == 1
     case.refresh_from_db()
     assert case.state == CaseState.CLOSED and case.satisfaction == ""
 
@@ -472,8 +492,8 @@ def test_digest_sends_one_mail_per_person_once(world):
     case = submit(world)
     case = services.case_accept(actor=world["grid_worker"], case=case, now=MONDAY_9)
     mail.outbox.clear()
-    assert services.send_notification_digests(now=MONDAY_9)["sent"] == 1  # only the resident has an e-mail
+    assert notifications.send_notification_digests(now=MONDAY_9)["sent"] == 1  # only the resident has an e-mail
     assert len(mail.outbox) == 1 and mail.outbox[0].to == ["a1@example.org"]
     assert "路灯" not in mail.outbox[0].subject and len(mail.outbox[0].body.splitlines()) == 2
-    assert services.send_notification_digests(now=MONDAY_9)["sent"] == 0
+    assert notifications.send_notification_digests(now=MONDAY_9)["sent"] == 0
     assert len(mail.outbox) == 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gongzhi.cases.services import route_case
+from gongzhi.cases.routing import route_case
 from gongzhi.cases.tests.factories import make_category
 from gongzhi.core.roles import Role
 from gongzhi.people.tests.factories import account_with_role

@@ -13,7 +13,8 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from gongzhi.cases import services
+from gongzhi.cases import services, transitions
+from gongzhi.cases.errors import CasesError
 from gongzhi.cases.models import (
     Case,
     CaseChannel,
@@ -24,7 +25,9 @@ from gongzhi.cases.models import (
     HouseholdVisit,
     Notification,
 )
+from gongzhi.core.errors import CoreError
 from gongzhi.core.models import Progress
+from gongzhi.core.testing import assert_refused, image_upload
 
 from .factories import hotline_workbook
 
@@ -37,7 +40,10 @@ def client_for(account) -> Client:
     return client
 
 
-def photo(name: str = "lamp.png", data: bytes = PNG, content_type: str = "image/png") -> SimpleUploadedFile:
+def photo(name: str = "lamp.png", data: bytes | None = None, content_type: str = "image/png") -> SimpleUploadedFile:
+    """A real (tiny) PNG by default: photos are decoded and re-encoded when uploaded."""
+    if data is None:
+        return image_upload(name, image_format="PNG")
     return SimpleUploadedFile(name, data, content_type=content_type)
 
 
@@ -107,7 +113,7 @@ def test_a_file_that_is_not_a_photo_is_refused_and_what_was_typed_is_kept(world,
     page = response.content.decode()
     assert "楼道漏水" in page and 'data-testid="case-error"' in page
     assert not Case.objects.exists() and not CasePhoto.objects.exists()
-    too_big = photo(data=PNG + b"\x00" * services.MAX_PHOTO_BYTES)
+    too_big = photo(data=PNG + b"\x00" * transitions.MAX_PHOTO_BYTES)
     response = client_for(world["resident"]).post(
         "/cases/new/", {"category": world["category"].pk, "text": "x", "where": "household", "photos": too_big}
     )
@@ -148,19 +154,19 @@ def test_resident_rates_and_withdraws_only_their_own(world):
     services.case_accept(actor=world["grid_worker"], case=case)
     services.case_resolve(actor=world["grid_worker"], case=case, resolution="已更换灯泡")
     # The handler cannot rate for the resident: 403, nothing changes.
-    assert act(world["grid_worker"], case, "rate", rating="satisfied").status_code == 403
+    assert_refused(CasesError.NOT_REPORTER, lambda: act(world["grid_worker"], case, "rate", rating="satisfied"))
     case.refresh_from_db()
     assert case.state == CaseState.RESOLVED and not case.satisfaction
     page = client_for(world["resident"]).get(f"/cases/{case.pk}/").content.decode()
     assert 'data-testid="rate-card"' in page and "已更换灯泡" in page
-    assert act(world["resident"], case, "rate", rating="bogus").status_code == 422
+    assert_refused(CoreError.VALIDATION_FAILED, lambda: act(world["resident"], case, "rate", rating="bogus"))
     response = act(world["resident"], case, "rate", rating="basically_satisfied")
     assert response.status_code == 302
     case.refresh_from_db()
     assert case.state == CaseState.CLOSED and case.satisfaction == "basically_satisfied"
 
     other = raise_case(world, text="噪音")
-    assert act(world["other_resident"], other, "withdraw").status_code == 404
+    assert_refused(CoreError.NOT_FOUND, lambda: act(world["other_resident"], other, "withdraw"))
     assert act(world["resident"], other, "withdraw", reason="已自行解决").status_code == 302
     other.refresh_from_db()
     assert other.state == CaseState.WITHDRAWN
@@ -221,7 +227,7 @@ def test_grid_escalates_community_resolves_and_the_grid_can_no_longer_act(world,
     assert case.level == CaseLevel.COMMUNITY and case.handling_place == world["community_a"]
     events = CaseEvent.objects.filter(case=case).count()
     # Not at their level any more: the grid worker's action is refused and nothing is written.
-    assert act(world["grid_worker"], case, "accept").status_code == 404
+    assert_refused(CoreError.NOT_FOUND, lambda: act(world["grid_worker"], case, "accept"))
     assert CaseEvent.objects.filter(case=case).count() == events
     community = world["community_worker"]
     page = client_for(community).get(f"/cases/{case.pk}/").content.decode()
@@ -235,7 +241,9 @@ def test_grid_escalates_community_resolves_and_the_grid_can_no_longer_act(world,
     assert case.state == CaseState.RESOLVED and case.resolved_level == CaseLevel.COMMUNITY
     assert CasePhoto.objects.filter(case=case, event__kind="resolved").count() == 1
     # A state the machine forbids: resolving again.
-    response = act(community, case, "resolve", resolution="again")
+    response = assert_refused(
+        CasesError.INVALID_TRANSITION, lambda: act(community, case, "resolve", resolution="again")
+    )
     assert response.status_code == 409
 
 
@@ -249,7 +257,7 @@ def test_reject_refer_summon_and_merge_from_the_page(world):
     second.refresh_from_db()
     assert second.state == CaseState.DUPLICATE and second.duplicate_of == first
     third = raise_case(world, text="不是本社区的事")
-    assert act(worker, third, "reject", reason="").status_code == 422
+    assert_refused(CoreError.VALIDATION_FAILED, lambda: act(worker, third, "reject", reason=""))
     assert act(worker, third, "reject", reason="属于物业合同纠纷").status_code == 302
     third.refresh_from_db()
     assert third.state == CaseState.REJECTED
@@ -268,13 +276,13 @@ def test_reject_refer_summon_and_merge_from_the_page(world):
         respond_within_hours=8,
     )
     assert response.status_code == 302 and fourth.summonses.count() == 1
-    assert act(world["community_worker"], fourth, "nonsense").status_code == 422
+    assert_refused(CoreError.VALIDATION_FAILED, lambda: act(world["community_worker"], fourth, "nonsense"))
 
 
 def test_building_head_logs_a_visit_whose_opinion_becomes_a_request(world):
     head = client_for(world["building_head"])
     page = head.get("/cases/visit/").content.decode()
-    assert "1号楼 1单元 101" in page and f'value="{world["household_b1"].pk}"' not in page
+    assert "1号楼 · 1单元 · 101" in page and f'value="{world["household_b1"].pk}"' not in page
     today = timezone.localdate().isoformat()
     response = head.post(
         "/cases/visit/",

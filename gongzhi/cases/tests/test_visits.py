@@ -5,24 +5,25 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 from django.utils import timezone
 
+from gongzhi.cases.errors import CasesError
 from gongzhi.cases.models import Case, HouseholdVisit, Notification
-from gongzhi.cases.services import visit_log
 from gongzhi.cases.visits import (
     access_visit,
     my_visit_summary,
     send_weekly_visit_summaries,
     summary_kind,
+    visit_log,
     visit_opinion_handle,
     visit_opinion_to_case,
     visit_summaries,
 )
-from gongzhi.core.errors import Conflict, NotFound, ValidationFailed
+from gongzhi.core.errors import CoreError
 from gongzhi.core.figures import Period
 from gongzhi.core.jobs import run_job
 from gongzhi.core.models import AuditEntry
+from gongzhi.core.testing import assert_refused
 
 
 def snapshot() -> tuple:
@@ -70,26 +71,38 @@ def test_refusals_change_nothing(world):
     pending = _log(world, "噪音")
     spot = _log(world, "问题", handled_on_spot=True)
     before = snapshot()
-    with pytest.raises(NotFound):  # another community's worker cannot see or settle it
-        visit_opinion_handle(actor=world["community_worker_b"], visit=pending, note="x")
-    with pytest.raises(NotFound):
-        access_visit(world["community_worker_b"], pending.pk)
-    with pytest.raises(NotFound):  # a resident
-        visit_opinion_to_case(actor=world["resident"], visit=pending, category=world["category"])
-    with pytest.raises(ValidationFailed):
-        visit_opinion_handle(actor=world["building_head"], visit=pending, note="  ")
-    with pytest.raises(Conflict):  # already handled on the spot
-        visit_opinion_handle(actor=world["building_head"], visit=spot, note="x")
-    with pytest.raises(Conflict):
-        visit_opinion_to_case(actor=world["building_head"], visit=spot, category=world["category"])
+    # another community's worker cannot see or settle it
+    assert_refused(
+        CoreError.NOT_FOUND, lambda: visit_opinion_handle(actor=world["community_worker_b"], visit=pending, note="x")
+    )
+    assert_refused(CoreError.NOT_FOUND, lambda: access_visit(world["community_worker_b"], pending.pk))
+    # a resident
+    assert_refused(
+        CoreError.NOT_FOUND,
+        lambda: visit_opinion_to_case(actor=world["resident"], visit=pending, category=world["category"]),
+    )
+    assert_refused(
+        CoreError.VALIDATION_FAILED,
+        lambda: visit_opinion_handle(actor=world["building_head"], visit=pending, note="  "),
+    )
+    # already handled on the spot
+    assert_refused(
+        CasesError.INVALID_TRANSITION, lambda: visit_opinion_handle(actor=world["building_head"], visit=spot, note="x")
+    )
+    assert_refused(
+        CasesError.INVALID_TRANSITION,
+        lambda: visit_opinion_to_case(actor=world["building_head"], visit=spot, category=world["category"]),
+    )
     world["category"].is_active = False
     world["category"].save()
-    with pytest.raises(ValidationFailed):  # the case cannot be raised: nothing is half-done
-        visit_opinion_to_case(actor=world["building_head"], visit=pending, category=world["category"])
-    with pytest.raises(ValidationFailed):  # no visits in the future
-        _log(world, "x", days_ago=-2)
-    with pytest.raises(NotFound):  # a household outside the visitor's reach
-        _log(world, "x", household="household_b1")
+    # the case cannot be raised: nothing is half-done
+    assert_refused(
+        CoreError.VALIDATION_FAILED,
+        lambda: visit_opinion_to_case(actor=world["building_head"], visit=pending, category=world["category"]),
+    )
+    assert_refused(CoreError.VALIDATION_FAILED, lambda: _log(world, "x", days_ago=-2))  # no visits in the future
+    # a household outside the visitor's reach
+    assert_refused(CoreError.NOT_FOUND, lambda: _log(world, "x", household="household_b1"))
     assert snapshot() == before
 
 

@@ -4,13 +4,26 @@ from __future__ import annotations
 
 import itertools
 import random
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
 
 import factory
 
 from gongzhi.core.crypto import blind_index, encrypt_text
 from gongzhi.core.masking import mask_id_card
-from gongzhi.people.models import Account, Resident, RoleAssignment
+from gongzhi.core.roles import Role
+from gongzhi.people.models import (
+    Account,
+    Organisation,
+    OrganisationKind,
+    PartyOrganisation,
+    PartyOrganisationKind,
+    Resident,
+    RoleAssignment,
+)
 from gongzhi.people.services import id_card_check_character
+from gongzhi.places.models import Place
 
 PASSWORD = "correct-horse-battery"
 _serial = itertools.count(1)
@@ -59,3 +72,63 @@ def account_with_role(role: str, place, username: str | None = None, organisatio
     account = AccountFactory(username=username, **extra) if username else AccountFactory(**extra)
     RoleAssignment.objects.create(account=account, role=role, place=place, organisation=organisation)
     return account
+
+
+@dataclass
+class World:
+    """The place tree with the people the people tests need: who enters records, who only looks, who is outside;
+    three residents; community A's party tree and a resident organisation that employs party members."""
+
+    tree: dict[str, Place]
+    admin: Account
+    secretary: Account
+    worker: Account
+    worker_b: Account
+    grid_worker: Account
+    zhang: Resident
+    li: Resident
+    wang: Resident
+    committee: PartyOrganisation
+    branch: PartyOrganisation
+    group: PartyOrganisation
+    lead: PartyOrganisation
+    branch_b: PartyOrganisation
+    employer: Organisation
+
+
+def make_world() -> World:
+    from gongzhi.people.party import party_organisation_create
+    from gongzhi.places.tests.factories import make_tree, superuser
+
+    tree = make_tree()
+    admin = superuser()
+    zhang = ResidentFactory(household=tree["household_a1"], name="张三", birth_date=date(1980, 1, 1))
+    Kind = PartyOrganisationKind
+
+    def node(kind: str, name: str, place: Place, parent: PartyOrganisation | None = None, **extra: Any):
+        return party_organisation_create(actor=admin, kind=kind, name=name, place=place, parent=parent, **extra)
+
+    committee = node(Kind.COMMITTEE, "和平社区党委", tree["community_a"])
+    branch = node(Kind.BRANCH, "第一网格党支部", tree["grid_a1"], committee)
+    group = node(Kind.GROUP, "1号楼党小组", tree["building_a1"], branch)
+    lead = node(Kind.HOUSEHOLD_LEAD, "101党员中心户", tree["household_a1"], group, leader=zhang)
+    committee_b = node(Kind.COMMITTEE, "幸福社区党委", tree["community_b"])
+    return World(
+        tree=tree,
+        admin=admin,
+        secretary=account_with_role(Role.COMMUNITY_SECRETARY, tree["community_a"], username="secretary_a"),
+        worker=account_with_role(Role.COMMUNITY_WORKER, tree["community_a"], username="worker_a"),
+        worker_b=account_with_role(Role.COMMUNITY_WORKER, tree["community_b"], username="worker_b"),
+        grid_worker=account_with_role(Role.GRID_WORKER, tree["grid_a1"], username="grid_a1"),
+        zhang=zhang,
+        li=ResidentFactory(household=tree["household_a2"], name="李四", birth_date=date(1975, 5, 1)),
+        wang=ResidentFactory(household=tree["household_b1"], name="王五"),
+        committee=committee,
+        branch=branch,
+        group=group,
+        lead=lead,
+        branch_b=node(Kind.BRANCH, "幸福社区第一支部", tree["grid_b1"], committee_b),
+        employer=Organisation.objects.create(
+            kind=OrganisationKind.SCHOOL, name="和平小学", place=tree["community_a"]
+        ),
+    )

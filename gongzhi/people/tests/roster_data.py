@@ -8,7 +8,7 @@ from typing import Any
 
 from openpyxl import Workbook
 
-from gongzhi.people.roster import COLUMNS
+from gongzhi.people.roster_format import COLUMNS
 from gongzhi.people.services import id_card_check_character
 
 

@@ -10,21 +10,18 @@ from openpyxl import load_workbook
 
 from gongzhi.core.errors import NotFound
 from gongzhi.core.models import AuditEntry
-from gongzhi.core.roles import Role
-from gongzhi.people import roster
+from gongzhi.core.testing import assert_refused
+from gongzhi.people import roster_format
+from gongzhi.people.errors import RosterFileRefused
 from gongzhi.people.models import Resident, ResidentTag
-from gongzhi.people.roster import RosterFileRefused, roster_import, roster_template_workbook
-from gongzhi.people.tests.factories import ResidentFactory, account_with_role
+from gongzhi.people.roster import roster_import
+from gongzhi.people.roster_template import roster_template_workbook
+from gongzhi.people.tests.factories import ResidentFactory
 from gongzhi.people.tests.roster_data import generated_rows, id_number, roster_bytes, roster_file
 from gongzhi.places.models import Place, PlaceChange, PlaceKind
 from gongzhi.places.tests.factories import make_place
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def worker(tree):
-    return account_with_role(Role.COMMUNITY_WORKER, tree["community_a"], username="worker_a")
 
 
 def run(actor, community, rows=None, *, data=None, filename="roster.xlsx", **kwargs):
@@ -277,12 +274,11 @@ def test_nested_grid_path_and_ambiguous_grid_name(tree, worker):
 
 def test_permission_and_reach(tree, worker, grid_worker_a1):
     before = counts()
-    with pytest.raises(NotFound):
-        run(grid_worker_a1, tree["community_a"], good_rows())
-    with pytest.raises(NotFound):
-        run(worker, tree["community_b"], good_rows())
-    with pytest.raises(NotFound):  # a grid is not a community, even inside reach
-        run(worker, tree["grid_a1"], good_rows())
+    assert_refused("not_found", lambda: run(grid_worker_a1, tree["community_a"], good_rows()))
+    assert_refused("not_found", lambda: run(worker, tree["community_b"], good_rows()))
+    # A grid is not a community, even inside reach.
+    error = assert_refused("not_found", lambda: run(worker, tree["grid_a1"], good_rows()))
+    assert isinstance(error, NotFound)
     assert counts() == before
 
 
@@ -307,7 +303,7 @@ def test_unusable_files_are_refused(tree, worker, data, filename):
 
 
 def test_too_many_rows_is_refused(tree, worker, monkeypatch):
-    monkeypatch.setattr(roster, "MAX_ROWS", 5)
+    monkeypatch.setattr(roster_format, "MAX_ROWS", 5)
     with pytest.raises(RosterFileRefused):
         run(worker, tree["community_a"], generated_rows(6))
     assert run(worker, tree["community_a"], generated_rows(5)).ok

@@ -11,6 +11,7 @@ from openpyxl import load_workbook
 
 from gongzhi.core.models import AuditEntry, Progress
 from gongzhi.core.roles import Role
+from gongzhi.core.testing import assert_refused
 from gongzhi.people.models import Resident
 from gongzhi.people.tests.factories import PASSWORD, account_with_role
 from gongzhi.people.tests.roster_data import id_number, roster_bytes
@@ -47,11 +48,6 @@ def held_jobs(monkeypatch):
     calls = []
     monkeypatch.setattr("gongzhi.core.jobs.enqueue", lambda task, **kwargs: calls.append((task, kwargs)))
     return calls
-
-
-@pytest.fixture
-def worker(tree):
-    return account_with_role(Role.COMMUNITY_WORKER, tree["community_a"], username="worker_a")
 
 
 @pytest.fixture
@@ -105,11 +101,12 @@ def test_upload_then_progress_then_report(worker_client, worker, tree, inline_jo
 
     progress = Progress.objects.get(owner=worker, kind="roster_import")
     assert response.status_code == 302 and response["Location"] == f"/roster/{progress.pk}/"
-    assert inline_jobs[0][0] == "gongzhi.people.roster.roster_import_task"
+    assert inline_jobs[0][0] == "gongzhi.core.imports.run_import"
+    assert inline_jobs[0][1]["runner"] == "gongzhi.people.roster.roster_import_runner"
     assert progress.status == Progress.Status.SUCCEEDED and progress.percent == 100
     assert progress.result["created"]["resident"] == 3
     assert Resident.objects.filter(name__in=["赵一", "钱二", "钱三"]).count() == 3
-    assert list(media.joinpath("imports").iterdir()) == []  # the upload is not kept
+    assert list(media.joinpath("imports").rglob("*.*")) == []  # the upload is not kept
     assert AuditEntry.objects.filter(action="roster.import", channel="web").count() == 1
 
     page = worker_client.get(response["Location"])
@@ -183,10 +180,8 @@ def test_missing_file_or_community_is_a_form_error(worker_client, tree, held_job
 
 def test_community_out_of_reach_is_not_found(worker_client, tree, held_jobs):
     before = (Place.objects.count(), Resident.objects.count())
-    response = upload(worker_client, tree["community_b"], roster_bytes(ROWS))
-    assert response.status_code == 404
-    response = upload(worker_client, tree["grid_a1"], roster_bytes(ROWS))
-    assert response.status_code == 404
+    assert_refused("not_found", lambda: upload(worker_client, tree["community_b"], roster_bytes(ROWS)), status=404)
+    assert_refused("not_found", lambda: upload(worker_client, tree["grid_a1"], roster_bytes(ROWS)), status=404)
     assert Progress.objects.count() == 0 and held_jobs == []
     assert (Place.objects.count(), Resident.objects.count()) == before
 
@@ -195,7 +190,7 @@ def test_grid_worker_cannot_import(client, tree, grid_worker_a1, held_jobs):
     assert client.login(username="grid_a1", password=PASSWORD)
     assert client.get("/roster/").status_code == 404
     assert client.get("/roster/template.xlsx").status_code == 404
-    assert upload(client, tree["community_a"], roster_bytes(ROWS)).status_code == 404
+    assert_refused("not_found", lambda: upload(client, tree["community_a"], roster_bytes(ROWS)), status=404)
     assert Progress.objects.count() == 0 and held_jobs == []
 
 

@@ -8,12 +8,13 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from gongzhi.core.errors import Locked, NotFound, ValidationFailed
+from gongzhi.core.errors import Locked, ValidationFailed
 from gongzhi.core.models import AuditEntry
 from gongzhi.core.roles import Role
+from gongzhi.core.testing import assert_refused
+from gongzhi.people.errors import InvalidCredentials, PeopleError
 from gongzhi.people.models import Account, ApiToken, Resident, RoleAssignment
 from gongzhi.people.services import (
-    InvalidCredentials,
     ResidentInput,
     account_unlock,
     api_token_authenticate,
@@ -120,14 +121,19 @@ def test_secretary_assigns_roles_in_their_community_only(tree):
     assignment = role_assign(actor=secretary, account=worker, role=Role.GRID_WORKER, place=tree["grid_a1"])
     assert assignment.granted_by == secretary
     assert AuditEntry.objects.filter(action="role.assign").count() == 1
-    with pytest.raises(NotFound):
-        role_assign(actor=secretary, account=worker, role=Role.GRID_WORKER, place=tree["grid_b1"])
-    with pytest.raises(ValidationFailed) as error:
-        role_assign(actor=secretary, account=worker, role=Role.COMMUNITY_SECRETARY, place=tree["community_a"])
-    assert error.value.code == "role_too_high"
-    with pytest.raises(ValidationFailed) as error:
-        role_assign(actor=secretary, account=worker, role=Role.GRID_WORKER, place=tree["grid_a1"])
-    assert error.value.code == "duplicate_role"
+    assert_refused(
+        "not_found", lambda: role_assign(actor=secretary, account=worker, role=Role.GRID_WORKER, place=tree["grid_b1"])
+    )
+    error = assert_refused(
+        PeopleError.ROLE_TOO_HIGH,
+        lambda: role_assign(actor=secretary, account=worker, role=Role.COMMUNITY_SECRETARY, place=tree["community_a"]),
+    )
+    assert isinstance(error, ValidationFailed) and error.code == "role_too_high"
+    error = assert_refused(
+        PeopleError.DUPLICATE_ROLE,
+        lambda: role_assign(actor=secretary, account=worker, role=Role.GRID_WORKER, place=tree["grid_a1"]),
+    )
+    assert error.code == "duplicate_role"
     assert RoleAssignment.objects.filter(account=worker).count() == 1
 
 
@@ -205,6 +211,5 @@ def test_resident_create_reports_every_bad_field_and_writes_nothing(tree):
 
 def test_reveal_denied_for_building_head_writes_nothing(tree, resident_a1):
     head = account_with_role(Role.BUILDING_HEAD, tree["building_a1"])
-    with pytest.raises(NotFound):
-        resident_reveal(actor=head, resident=resident_a1, purpose="上门走访核对")
+    assert_refused("not_found", lambda: resident_reveal(actor=head, resident=resident_a1, purpose="上门走访核对"))
     assert not AuditEntry.objects.filter(action="resident.reveal").exists()

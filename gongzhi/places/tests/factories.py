@@ -72,4 +72,23 @@ def make_tree() -> dict[str, Place]:
     }
 
 
-__all__ = ["AnonymousUser", "make_place", "make_tree", "superuser"]
+def make_world() -> dict:
+    """The place tree (``make_tree``'s keys) with who works in it: ``admin`` (a superuser), ``secretary`` of
+    community A (staff, with the admin's model permissions), ``grid_worker`` of grid A1."""
+    from django.contrib.auth.models import Permission
+
+    from gongzhi.core.roles import Role
+    from gongzhi.people.tests.factories import account_with_role
+
+    tree = make_tree()
+    secretary = account_with_role(Role.COMMUNITY_SECRETARY, tree["community_a"], username="secretary_a", is_staff=True)
+    secretary.user_permissions.add(*Permission.objects.filter(content_type__app_label__in=["places", "people"]))
+    return {
+        **tree,
+        "admin": superuser(),
+        "secretary": secretary,
+        "grid_worker": account_with_role(Role.GRID_WORKER, tree["grid_a1"], username="grid_a1"),
+    }
+
+
+__all__ = ["AnonymousUser", "make_place", "make_tree", "make_world", "superuser"]

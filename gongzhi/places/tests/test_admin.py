@@ -3,23 +3,25 @@
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth.models import Permission
 
 from gongzhi.core.models import AuditEntry
 from gongzhi.core.roles import Role
 from gongzhi.people.models import RoleAssignment
-from gongzhi.people.tests.factories import AccountFactory, account_with_role
+from gongzhi.people.tests.factories import AccountFactory
 from gongzhi.places.models import Place, PlaceChange
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def secretary_client(client, tree):
-    secretary = account_with_role(Role.COMMUNITY_SECRETARY, tree["community_a"], is_staff=True)
-    secretary.user_permissions.add(*Permission.objects.filter(content_type__app_label__in=["places", "people"]))
-    client.force_login(secretary)
-    client.secretary = secretary
+def tree(world):
+    return world
+
+
+@pytest.fixture
+def secretary_client(client, world):
+    client.force_login(world["secretary"])
+    client.secretary = world["secretary"]
     return client
 
 

@@ -7,10 +7,12 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from gongzhi.core.errors import NotFound, ValidationFailed
+from gongzhi.core.errors import ValidationFailed
 from gongzhi.core.models import AuditEntry
 from gongzhi.core.roles import Role
+from gongzhi.core.testing import assert_refused
 from gongzhi.people.tests.factories import account_with_role
+from gongzhi.places.errors import PlacesError
 from gongzhi.places.models import Place, PlaceChange, PlaceKind
 from gongzhi.places.selectors import place_subtree
 from gongzhi.places.services import place_archive, place_bulk_insert, place_create, place_move, place_rename
@@ -69,9 +71,11 @@ def test_grid_levels_nest_at_most_three(tree):
 )
 def test_invalid_parents_are_refused_and_nothing_is_written(tree, kind, parent_key):
     before = Place.objects.count()
-    with pytest.raises(ValidationFailed) as error:
-        place_create(actor=superuser(), kind=kind, name="x", parent=tree[parent_key])
-    assert error.value.code == "invalid_parent"
+    error = assert_refused(
+        PlacesError.INVALID_PARENT,
+        lambda: place_create(actor=superuser(), kind=kind, name="x", parent=tree[parent_key]),
+    )
+    assert error.code == "invalid_parent"
     assert Place.objects.count() == before
 
 
@@ -113,11 +117,12 @@ def test_move_under_itself_is_refused(tree):
         place_move(actor=superuser(), place=tree["grid_a1"], new_parent=tree["building_a1"])
 
 
-def test_move_out_of_reach_is_not_found_and_changes_nothing(tree):
-    secretary = account_with_role(Role.COMMUNITY_SECRETARY, tree["community_a"])
+def test_move_out_of_reach_is_not_found_and_changes_nothing(world):
     before = list(Place.objects.order_by("pk").values_list("path", flat=True))
-    with pytest.raises(NotFound):
-        place_move(actor=secretary, place=tree["building_a1"], new_parent=tree["grid_b1"])
+    assert_refused(
+        "not_found",
+        lambda: place_move(actor=world["secretary"], place=world["building_a1"], new_parent=world["grid_b1"]),
+    )
     assert list(Place.objects.order_by("pk").values_list("path", flat=True)) == before
     assert not PlaceChange.objects.filter(action=PlaceChange.Action.MOVE).exists()
 
@@ -128,11 +133,11 @@ def test_rename_keeps_old_name_in_history(tree):
     assert (change.old_name, change.new_name) == ("第一网格", "红旗网格")
 
 
-def test_grid_worker_cannot_rename(tree):
-    worker = account_with_role(Role.GRID_WORKER, tree["grid_a1"])
-    with pytest.raises(NotFound):
-        place_rename(actor=worker, place=tree["grid_a1"], name="新名字")
-    assert Place.objects.get(pk=tree["grid_a1"].pk).name == "第一网格"
+def test_grid_worker_cannot_rename(world):
+    assert_refused(
+        "not_found", lambda: place_rename(actor=world["grid_worker"], place=world["grid_a1"], name="新名字")
+    )
+    assert Place.objects.get(pk=world["grid_a1"].pk).name == "第一网格"
 
 
 def test_archive_refuses_a_place_with_contents(tree):

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from functools import partial
 
 import pytest
 from django.utils import timezone
 
-from gongzhi.core.errors import DomainError
 from gongzhi.core.roles import Role
+from gongzhi.core.testing import assert_refused
 from gongzhi.people.tests.factories import account_with_role
 from gongzhi.points.models import AccountKind, PointItemVersion
 from gongzhi.points.selectors import catalogue_adjustments
@@ -20,7 +21,7 @@ from gongzhi.points.services import (
     item_value_on,
     items_available,
 )
-from gongzhi.points.tests.factories import make_category, make_item, secretary, snapshot
+from gongzhi.points.tests.factories import make_category, make_item, secretary
 
 pytestmark = pytest.mark.django_db
 
@@ -28,15 +29,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def district_admin(tree):
     return account_with_role(Role.DISTRICT_ADMIN, tree["district"], username="district-admin")
-
-
-def refused(expected: str, call, **kwargs) -> DomainError:
-    before = snapshot()
-    with pytest.raises(DomainError) as error:
-        call(**kwargs)
-    assert error.value.code == expected, error.value.as_dict()
-    assert snapshot() == before
-    return error.value
 
 
 def item_arguments(tree, **overrides):
@@ -56,9 +48,11 @@ def item_arguments(tree, **overrides):
 def test_categories_belong_to_the_district(tree, district_admin):
     category = category_create(actor=district_admin, code="safety", name="平安创建")
     assert category.code == "safety"
-    refused("duplicate_code", category_create, actor=district_admin, code="safety", name="again")
-    refused("validation_failed", category_create, actor=district_admin, code="bad code!", name="x")
-    refused("permission_denied", category_create, actor=secretary(tree["community_a"]), code="mine", name="mine")
+    assert_refused("duplicate_code", lambda: category_create(actor=district_admin, code="safety", name="again"))
+    assert_refused("validation_failed", lambda: category_create(actor=district_admin, code="bad code!", name="x"))
+    assert_refused(
+        "permission_denied", partial(category_create, actor=secretary(tree["community_a"]), code="mine", name="mine")
+    )
 
 
 def test_item_create_validates_every_field(tree, district_admin):
@@ -76,21 +70,25 @@ def test_item_create_validates_every_field(tree, district_admin):
         {"name": ""},
         {"owner": tree["grid_a1"]},
     ):
-        error = refused("validation_failed", item_create, actor=district_admin, **item_arguments(tree, **overrides))
+        error = assert_refused(
+            "validation_failed", partial(item_create, actor=district_admin, **item_arguments(tree, **overrides))
+        )
         assert error.fields, overrides
-    refused("duplicate_code", item_create, actor=district_admin, **item_arguments(tree))
+    assert_refused("duplicate_code", partial(item_create, actor=district_admin, **item_arguments(tree)))
 
 
 def test_communities_add_their_own_items_but_not_the_districts(tree):
     community_secretary = secretary(tree["community_a"])
     own = item_create(actor=community_secretary, **item_arguments(tree, owner=tree["community_a"], code="own"))
     assert own.owner == tree["community_a"]
-    refused("not_found", item_create, actor=community_secretary, **item_arguments(tree, code="district-item"))
-    refused(
+    assert_refused(
+        "not_found", partial(item_create, actor=community_secretary, **item_arguments(tree, code="district-item"))
+    )
+    assert_refused(
         "not_found",
-        item_create,
-        actor=community_secretary,
-        **item_arguments(tree, owner=tree["community_b"], code="theirs"),
+        partial(
+            item_create, actor=community_secretary, **item_arguments(tree, owner=tree["community_b"], code="theirs")
+        ),
     )
 
 
@@ -104,46 +102,36 @@ def test_value_changes_make_versions_and_never_rewrite_the_past(tree, district_a
     assert item_value_on(item, today - timedelta(days=1)).value == 5
     assert item_value_on(item, today).value == 8
     assert item_value_on(item, today + timedelta(days=30)).value == 10
-    refused("item_not_in_force", item_value_on, item=item, day=date(2024, 12, 31))
+    assert_refused("item_not_in_force", lambda: item_value_on(item=item, day=date(2024, 12, 31)))
     assert item_value_on(item, date(2024, 12, 31), required=False) is None
-    refused(
+    assert_refused(
         "validation_failed",
-        item_value_change,
-        actor=district_admin,
-        item=item,
-        value=9,
-        effective_from=today - timedelta(days=1),
-        reason="backdated",
+        lambda: item_value_change(
+            actor=district_admin, item=item, value=9, effective_from=today - timedelta(days=1), reason="backdated"
+        ),
     )
-    refused(
+    assert_refused(
         "validation_failed",
-        item_value_change,
-        actor=district_admin,
-        item=item,
-        value=0,
-        effective_from=today,
-        reason="x",
+        lambda: item_value_change(actor=district_admin, item=item, value=0, effective_from=today, reason="x"),
     )
-    refused(
+    assert_refused(
         "validation_failed",
-        item_value_change,
-        actor=district_admin,
-        item=item,
-        value=4,
-        effective_from=today,
-        reason="",
+        lambda: item_value_change(actor=district_admin, item=item, value=4, effective_from=today, reason=""),
     )
-    refused(
-        "version_exists", item_value_change, actor=district_admin, item=item, value=4, effective_from=today, reason="x"
+    assert_refused(
+        "version_exists",
+        lambda: item_value_change(actor=district_admin, item=item, value=4, effective_from=today, reason="x"),
     )
-    refused(
+    assert_refused(
         "not_found",
-        item_value_change,
-        actor=secretary(tree["community_a"]),
-        item=item,
-        value=4,
-        effective_from=today + timedelta(days=1),
-        reason="x",
+        partial(
+            item_value_change,
+            actor=secretary(tree["community_a"]),
+            item=item,
+            value=4,
+            effective_from=today + timedelta(days=1),
+            reason="x",
+        ),
     )
     assert item.versions.count() == 3
 
@@ -175,13 +163,15 @@ def test_items_available_in_a_community(tree):
         actor=secretary(tree["community_a"]), community=tree["community_a"], item=switched_off, enabled=True
     )
     assert "switched-off" in {item.code for item in items_available(tree["community_a"], AccountKind.RESIDENT, day)}
-    refused(
+    assert_refused(
         "not_found",
-        item_set_enabled,
-        actor=secretary(tree["community_b"]),
-        community=tree["community_a"],
-        item=shared,
-        enabled=False,
+        partial(
+            item_set_enabled,
+            actor=secretary(tree["community_b"]),
+            community=tree["community_a"],
+            item=shared,
+            enabled=False,
+        ),
     )
 
 

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import partial
 
 import pytest
 from django.core.files.base import ContentFile
 from django.utils import timezone
 
-from gongzhi.core.errors import DomainError
 from gongzhi.core.jobs import run_job, run_key_for
 from gongzhi.core.models import AuditEntry
 from gongzhi.core.roles import Role
+from gongzhi.core.testing import assert_refused
 from gongzhi.people.tests.factories import account_with_role
 from gongzhi.points.ledger import InsufficientPoints, account_figures, ledger_check, points_hold, system_account
 from gongzhi.points.models import (
@@ -53,36 +54,23 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def world(tree):
-    login, account = resident_with_login(tree["household_a1"], name="张三")
-    return {
-        "tree": tree,
-        "login": login,
-        "account": account,
-        "item": make_item(tree["district"], value=5, code="tidy-up", name="楼道清扫"),
-        "reviewer": reviewer(tree["community_a"], username="reviewer-a"),
-        "reviewer_b": reviewer(tree["community_b"], username="reviewer-b"),
-    }
+def world(world):
+    """The points world, with 张三's login and account, the item 楼道清扫 (5 points) and a reviewer of community B."""
+    world.login, world.account = world.resident(name="张三")
+    world.item = make_item(world.tree["district"], value=5, code="tidy-up", name="楼道清扫")
+    world.reviewer_b = reviewer(world.tree["community_b"], username="reviewer-b")
+    return world
 
 
 def photo():
     return ContentFile(b"\xff\xd8\xff\xe0 not really a jpeg", name="evidence.jpg")
 
 
-def refused(code: str, call, **kwargs) -> DomainError:
-    before = snapshot()
-    with pytest.raises(DomainError) as error:
-        call(**kwargs)
-    assert error.value.code == code, error.value.as_dict()
-    assert snapshot() == before, f"{code} changed something"
-    return error.value
-
-
 def submit(world, **kwargs):
     arguments = {
-        "actor": world["login"],
-        "account": world["account"],
-        "item": world["item"],
+        "actor": world.login,
+        "account": world.account,
+        "item": world.item,
         "service_date": yesterday(),
         "description": "扫了三楼楼道",
     }
@@ -97,7 +85,7 @@ def test_resident_claims_for_themselves(world):
     claim = submit(world, photos=[photo()])
     assert claim.state == ClaimState.SUBMITTED and not claim.on_behalf
     assert claim.value == 5 and claim.item_version.value == 5
-    assert claim.community == world["tree"]["community_a"]
+    assert claim.community == world.tree["community_a"]
     assert claim.review_week == run_key_for("week", timezone.now())
     assert claim.photos.count() == 1
     assert list(claim.decisions.values_list("decision", flat=True)) == [ClaimDecision.Decision.SUBMIT]
@@ -105,16 +93,22 @@ def test_resident_claims_for_themselves(world):
 
 
 def test_staff_record_on_behalf_within_reach_only(world):
-    tree = world["tree"]
+    tree = world.tree
     staff = worker(tree["community_a"])
     claim = submit(world, actor=staff, source_type="activity", source_id="42")
     assert claim.on_behalf and claim.submitted_by == staff and claim.source_type == "activity"
     outsider = worker(tree["community_b"])
-    refused("not_found", submit, world=world, actor=outsider, service_date=yesterday() - timedelta(days=1))
+    assert_refused(
+        "not_found", lambda: submit(world=world, actor=outsider, service_date=yesterday() - timedelta(days=1))
+    )
     neighbour, _account = resident_with_login(tree["household_a2"])
-    refused("not_found", submit, world=world, actor=neighbour, service_date=yesterday() - timedelta(days=1))
+    assert_refused(
+        "not_found", lambda: submit(world=world, actor=neighbour, service_date=yesterday() - timedelta(days=1))
+    )
     grid_worker = account_with_role(Role.GRID_WORKER, tree["grid_a1"])  # sees points, cannot record them
-    refused("not_found", submit, world=world, actor=grid_worker, service_date=yesterday() - timedelta(days=1))
+    assert_refused(
+        "not_found", lambda: submit(world=world, actor=grid_worker, service_date=yesterday() - timedelta(days=1))
+    )
 
 
 def test_same_idempotency_key_gives_the_same_claim(world):
@@ -122,46 +116,45 @@ def test_same_idempotency_key_gives_the_same_claim(world):
     before = snapshot()
     again = submit(world, idempotency_key="phone-123")
     assert again.pk == first.pk and snapshot() == before
-    refused(
+    assert_refused(
         "idempotency_conflict",
-        submit,
-        world=world,
-        idempotency_key="phone-123",
-        service_date=yesterday() - timedelta(days=1),
+        lambda: submit(world=world, idempotency_key="phone-123", service_date=yesterday() - timedelta(days=1)),
     )
 
 
 def test_bad_input_is_refused_and_changes_nothing(world):
-    tree = world["tree"]
+    tree = world.tree
     submit(world)  # yesterday is claimed
-    refused("duplicate_claim", submit, world=world)
-    refused("service_date_future", submit, world=world, service_date=timezone.localdate() + timedelta(days=1))
-    other_community_item = make_item(tree["community_b"], code="b-only")
-    refused("item_unavailable", submit, world=world, item=other_community_item)
-    item_set_enabled(
-        actor=secretary(tree["community_a"]), community=tree["community_a"], item=world["item"], enabled=False
+    assert_refused("duplicate_claim", lambda: submit(world=world))
+    assert_refused(
+        "service_date_future", lambda: submit(world=world, service_date=timezone.localdate() + timedelta(days=1))
     )
-    refused("item_unavailable", submit, world=world, service_date=yesterday() - timedelta(days=1))
+    other_community_item = make_item(tree["community_b"], code="b-only")
+    assert_refused("item_unavailable", lambda: submit(world=world, item=other_community_item))
+    item_set_enabled(
+        actor=secretary(tree["community_a"]), community=tree["community_a"], item=world.item, enabled=False
+    )
+    assert_refused("item_unavailable", lambda: submit(world=world, service_date=yesterday() - timedelta(days=1)))
     organisations_only = make_item(tree["district"], account_kinds=[AccountKind.ORGANISATION])
-    refused("account_kind_not_allowed", submit, world=world, item=organisations_only)
+    assert_refused("account_kind_not_allowed", lambda: submit(world=world, item=organisations_only))
     evidence = make_item(tree["district"], evidence_required=True)
-    refused("evidence_required", submit, world=world, item=evidence)
+    assert_refused("evidence_required", lambda: submit(world=world, item=evidence))
     future_item = make_item(tree["district"], effective_from=timezone.localdate() + timedelta(days=3))
-    refused("item_not_in_force", submit, world=world, item=future_item)
+    assert_refused("item_not_in_force", lambda: submit(world=world, item=future_item))
 
 
 def test_claims_into_a_published_month_are_refused(world):
     day = yesterday()
     Publication.objects.create(
-        community=world["tree"]["community_a"], month=day.replace(day=1), state=Publication.State.PUBLISHED
+        community=world.tree["community_a"], month=day.replace(day=1), state=Publication.State.PUBLISHED
     )
-    refused("month_closed", submit, world=world, service_date=day)
-    Publication.objects.filter(community=world["tree"]["community_a"]).update(state=Publication.State.LOCKED)
-    refused("month_closed", submit, world=world, service_date=day)
+    assert_refused("month_closed", lambda: submit(world=world, service_date=day))
+    Publication.objects.filter(community=world.tree["community_a"]).update(state=Publication.State.LOCKED)
+    assert_refused("month_closed", lambda: submit(world=world, service_date=day))
 
 
 def test_caps_count_open_and_approved_claims(world):
-    tree = world["tree"]
+    tree = world.tree
     capped = make_item(tree["district"], cap_per_month=2, cap_per_day=1)
     today = timezone.localdate()
     days = [today - timedelta(days=n) for n in range(0, 40)]
@@ -170,29 +163,29 @@ def test_caps_count_open_and_approved_claims(world):
         month_days = [day for day in days if day.month != today.month][:3]
     first = submit(world, item=capped, service_date=month_days[0])
     submit(world, item=capped, service_date=month_days[1])
-    refused("cap_per_month_exceeded", submit, world=world, item=capped, service_date=month_days[2])
+    assert_refused("cap_per_month_exceeded", lambda: submit(world=world, item=capped, service_date=month_days[2]))
     # The per-day cap of 1 is the duplicate rule (one claim per account, item and day).
-    refused("duplicate_claim", submit, world=world, item=capped, service_date=month_days[0])
-    claim_withdraw(actor=world["login"], claim=first)  # a withdrawn claim no longer counts
+    assert_refused("duplicate_claim", lambda: submit(world=world, item=capped, service_date=month_days[0]))
+    claim_withdraw(actor=world.login, claim=first)  # a withdrawn claim no longer counts
     assert submit(world, item=capped, service_date=month_days[2]).state == ClaimState.SUBMITTED
 
 
 def test_value_is_fixed_by_the_version_in_force_on_the_service_date(world):
-    tree = world["tree"]
+    tree = world.tree
     older = submit(world, service_date=yesterday())
     item_value_change(
         actor=account_with_role(Role.DISTRICT_ADMIN, tree["district"]),
-        item=world["item"],
+        item=world.item,
         value=9,
         effective_from=timezone.localdate(),
         reason="2026年月度调整",
     )
     newer = submit(world, service_date=timezone.localdate())
     assert (older.value, newer.value) == (5, 9)
-    claim_approve(actor=world["reviewer"], claim=older)
-    claim_approve(actor=world["reviewer"], claim=newer)
-    world["account"].refresh_from_db()
-    assert world["account"].balance == 14  # 5 kept for yesterday even though approved after the change
+    claim_approve(actor=world.reviewer, claim=older)
+    claim_approve(actor=world.reviewer, claim=newer)
+    world.account.refresh_from_db()
+    assert world.account.balance == 14  # 5 kept for yesterday even though approved after the change
 
 
 # ---------------------------------------------------------------- review
@@ -201,45 +194,45 @@ def test_value_is_fixed_by_the_version_in_force_on_the_service_date(world):
 def test_a_claim_waiting_when_its_month_is_published_can_no_longer_be_approved(world):
     claim = submit(world)
     Publication.objects.create(
-        community=world["tree"]["community_b"], month=claim.service_date.replace(day=1), state="published"
+        community=world.tree["community_b"], month=claim.service_date.replace(day=1), state="published"
     )
-    claim_approve(actor=world["reviewer"], claim=claim)  # another community's publication does not close this month
+    claim_approve(actor=world.reviewer, claim=claim)  # another community's publication does not close this month
     assert Claim.objects.get(pk=claim.pk).state == ClaimState.APPROVED
 
-    waiting = submit(world, item=make_item(world["tree"]["district"], value=3, code="patrol", name="夜间巡逻"))
+    waiting = submit(world, item=make_item(world.tree["district"], value=3, code="patrol", name="夜间巡逻"))
     Publication.objects.create(
-        community=world["tree"]["community_a"], month=waiting.service_date.replace(day=1), state="published"
+        community=world.tree["community_a"], month=waiting.service_date.replace(day=1), state="published"
     )
-    refused("month_closed", claim_approve, actor=world["reviewer"], claim=waiting)
+    assert_refused("month_closed", lambda: claim_approve(actor=world.reviewer, claim=waiting))
     assert Claim.objects.get(pk=waiting.pk).state == ClaimState.SUBMITTED
 
 
 def test_approval_posts_the_award_once(world):
     claim = submit(world)
-    claim_approve(actor=world["reviewer"], claim=claim)
+    claim_approve(actor=world.reviewer, claim=claim)
     assert claim.state == ClaimState.APPROVED
     transfer = Transfer.objects.get(idempotency_key=f"claim:{claim.pk}")
     assert transfer.kind == TransferKind.AWARD and transfer.source_type == "claim"
     assert Claim.objects.get(pk=claim.pk).transfer_id == transfer.pk
-    world["account"].refresh_from_db()
-    assert (world["account"].balance, world["account"].earned_total) == (5, 5)
+    world.account.refresh_from_db()
+    assert (world.account.balance, world.account.earned_total) == (5, 5)
     assert account_figures(system_account("issuance")).balance == -5
     decision = claim.decisions.get(decision=ClaimDecision.Decision.APPROVE)
-    assert decision.actor == world["reviewer"] and decision.decided_at
-    refused("claim_not_pending", claim_approve, actor=world["reviewer"], claim=claim)
+    assert decision.actor == world.reviewer and decision.decided_at
+    assert_refused("claim_not_pending", lambda: claim_approve(actor=world.reviewer, claim=claim))
     assert ledger_check() == []
 
 
 def test_reviewers_outside_the_community_see_nothing(world):
     claim = submit(world)
-    refused("not_found", claim_approve, actor=world["reviewer_b"], claim=claim)
-    refused("not_found", claim_reject, actor=world["reviewer_b"], claim=claim, reason="no")
-    refused("not_found", claim_approve, actor=worker(world["tree"]["community_a"]), claim=claim)
-    refused("not_found", claim_approve, actor=world["login"], claim=claim)
+    assert_refused("not_found", lambda: claim_approve(actor=world.reviewer_b, claim=claim))
+    assert_refused("not_found", lambda: claim_reject(actor=world.reviewer_b, claim=claim, reason="no"))
+    assert_refused("not_found", partial(claim_approve, actor=worker(world.tree["community_a"]), claim=claim))
+    assert_refused("not_found", lambda: claim_approve(actor=world.login, claim=claim))
 
 
 def test_secretary_reviews_but_nobody_reviews_their_own_claim(world):
-    tree = world["tree"]
+    tree = world.tree
     claim = submit(world)
     claim_approve(actor=secretary(tree["community_a"]), claim=claim)
     assert claim.state == ClaimState.APPROVED
@@ -248,40 +241,40 @@ def test_secretary_reviews_but_nobody_reviews_their_own_claim(world):
     from gongzhi.people.models import RoleAssignment
 
     RoleAssignment.objects.create(account=login, role=Role.REVIEW_COMMITTEE_MEMBER, place=tree["community_a"])
-    own = claim_submit(actor=login, account=account, item=world["item"], service_date=yesterday())
-    refused("own_claim", claim_approve, actor=login, claim=own)
+    own = claim_submit(actor=login, account=account, item=world.item, service_date=yesterday())
+    assert_refused("own_claim", lambda: claim_approve(actor=login, claim=own))
 
 
 def test_two_reviewers_for_high_value_items(world):
-    tree = world["tree"]
+    tree = world.tree
     big = make_item(tree["district"], value=50, two_reviewers=True)
     claim = submit(world, item=big)
-    claim_approve(actor=world["reviewer"], claim=claim)
-    assert claim.state == ClaimState.SUBMITTED and claim.first_approver_id == world["reviewer"].pk
+    claim_approve(actor=world.reviewer, claim=claim)
+    assert claim.state == ClaimState.SUBMITTED and claim.first_approver_id == world.reviewer.pk
     assert not Transfer.objects.filter(idempotency_key=f"claim:{claim.pk}").exists()
     assert claim.decisions.filter(decision=ClaimDecision.Decision.FIRST_APPROVAL).count() == 1
-    refused("second_reviewer_required", claim_approve, actor=world["reviewer"], claim=claim)
+    assert_refused("second_reviewer_required", lambda: claim_approve(actor=world.reviewer, claim=claim))
     claim_approve(actor=secretary(tree["community_a"]), claim=claim)
     assert claim.state == ClaimState.APPROVED
-    world["account"].refresh_from_db()
-    assert world["account"].balance == 50
+    world.account.refresh_from_db()
+    assert world.account.balance == 50
 
 
 def test_reject_return_resubmit_withdraw(world):
     claim = submit(world)
-    refused("validation_failed", claim_reject, actor=world["reviewer"], claim=claim, reason=" ")
-    claim_return(actor=world["reviewer"], claim=claim, reason="请补充照片")
+    assert_refused("validation_failed", lambda: claim_reject(actor=world.reviewer, claim=claim, reason=" "))
+    claim_return(actor=world.reviewer, claim=claim, reason="请补充照片")
     assert claim.state == ClaimState.RETURNED
-    refused("claim_not_pending", claim_approve, actor=world["reviewer"], claim=claim)
-    claim_resubmit(actor=world["login"], claim=claim, description="补充了照片", photos=[photo()])
+    assert_refused("claim_not_pending", lambda: claim_approve(actor=world.reviewer, claim=claim))
+    claim_resubmit(actor=world.login, claim=claim, description="补充了照片", photos=[photo()])
     assert claim.state == ClaimState.SUBMITTED and claim.description == "补充了照片"
-    claim_reject(actor=world["reviewer"], claim=claim, reason="与事实不符")
+    claim_reject(actor=world.reviewer, claim=claim, reason="与事实不符")
     assert claim.state == ClaimState.REJECTED
-    refused("claim_not_returned", claim_resubmit, actor=world["login"], claim=claim)
-    refused("claim_not_pending", claim_withdraw, actor=world["login"], claim=claim)
+    assert_refused("claim_not_returned", lambda: claim_resubmit(actor=world.login, claim=claim))
+    assert_refused("claim_not_pending", lambda: claim_withdraw(actor=world.login, claim=claim))
     # A rejected claim frees the day: the service can be claimed again.
     again = submit(world)
-    claim_withdraw(actor=world["login"], claim=again)
+    claim_withdraw(actor=world.login, claim=again)
     assert again.state == ClaimState.WITHDRAWN
     assert list(Claim.objects.get(pk=claim.pk).decisions.values_list("decision", flat=True)) == [
         "submit",
@@ -293,13 +286,13 @@ def test_reject_return_resubmit_withdraw(world):
 
 
 def test_batch_review_reports_each_claim(world):
-    tree = world["tree"]
+    tree = world.tree
     claims = [submit(world, service_date=yesterday() - timedelta(days=n)) for n in range(3)]
-    claim_approve(actor=world["reviewer"], claim=claims[2])
+    claim_approve(actor=world.reviewer, claim=claims[2])
     login_b, account_b = resident_with_login(tree["household_b1"])
-    outside = claim_submit(actor=login_b, account=account_b, item=world["item"], service_date=yesterday())
+    outside = claim_submit(actor=login_b, account=account_b, item=world.item, service_date=yesterday())
     result = claims_review_batch(
-        actor=world["reviewer"],
+        actor=world.reviewer,
         claim_ids=[claims[0].pk, claims[1].pk, claims[2].pk, outside.pk, 999_999],
         decision="approve",
     )
@@ -307,31 +300,34 @@ def test_batch_review_reports_each_claim(world):
     assert result["failed"][claims[2].pk]["code"] == "claim_not_pending"
     assert result["failed"][outside.pk]["code"] == "not_found"
     assert result["failed"][999_999]["code"] == "not_found"
-    world["account"].refresh_from_db()
-    assert world["account"].balance == 15
-    refused(
-        "validation_failed", claims_review_batch, actor=world["reviewer"], claim_ids=[outside.pk], decision="reject"
+    world.account.refresh_from_db()
+    assert world.account.balance == 15
+    assert_refused(
+        "validation_failed",
+        lambda: claims_review_batch(actor=world.reviewer, claim_ids=[outside.pk], decision="reject"),
     )
-    refused("validation_failed", claims_review_batch, actor=world["reviewer"], claim_ids=[], decision="maybe")
+    assert_refused(
+        "validation_failed", lambda: claims_review_batch(actor=world.reviewer, claim_ids=[], decision="maybe")
+    )
 
 
 def test_reversal_takes_the_points_back(world):
     claim = submit(world)
-    claim_approve(actor=world["reviewer"], claim=claim)
-    reversal = claim_reverse(actor=world["reviewer"], claim=claim, reason="异议成立")
+    claim_approve(actor=world.reviewer, claim=claim)
+    reversal = claim_reverse(actor=world.reviewer, claim=claim, reason="异议成立")
     assert claim.state == ClaimState.REVERSED and reversal.reverses_id == claim.transfer_id
-    world["account"].refresh_from_db()
-    assert (world["account"].balance, world["account"].earned_total) == (0, 0)
-    refused("claim_not_approved", claim_reverse, actor=world["reviewer"], claim=claim, reason="again")
+    world.account.refresh_from_db()
+    assert (world.account.balance, world.account.earned_total) == (0, 0)
+    assert_refused("claim_not_approved", lambda: claim_reverse(actor=world.reviewer, claim=claim, reason="again"))
     assert ledger_check() == []
 
 
 def test_reversal_of_spent_points_is_refused(world):
     claim = submit(world)
-    claim_approve(actor=world["reviewer"], claim=claim)
-    points_hold(account=world["account"], amount=5, idempotency_key="shop:1", actor=world["login"])
+    claim_approve(actor=world.reviewer, claim=claim)
+    points_hold(account=world.account, amount=5, idempotency_key="shop:1", actor=world.login)
     with pytest.raises(InsufficientPoints):
-        claim_reverse(actor=world["reviewer"], claim=claim, reason="异议成立")
+        claim_reverse(actor=world.reviewer, claim=claim, reason="异议成立")
     assert Claim.objects.get(pk=claim.pk).state == ClaimState.APPROVED
 
 
@@ -339,25 +335,31 @@ def test_reversal_of_spent_points_is_refused(world):
 
 
 def test_adjustments_need_a_second_person(world):
-    tree = world["tree"]
+    tree = world.tree
     first, second = secretary(tree["community_a"]), account_with_role(Role.STREET_ADMIN, tree["street"])
-    adjustment = adjustment_propose(actor=first, account=world["account"], amount=7, reason="补录漏记积分")
+    adjustment = adjustment_propose(actor=first, account=world.account, amount=7, reason="补录漏记积分")
     assert adjustment.state == Adjustment.State.PROPOSED and Transfer.objects.count() == 0
-    refused("second_person_required", adjustment_approve, actor=first, adjustment=adjustment)
-    refused("not_found", adjustment_approve, actor=world["reviewer"], adjustment=adjustment)
+    assert_refused("second_person_required", lambda: adjustment_approve(actor=first, adjustment=adjustment))
+    assert_refused("not_found", lambda: adjustment_approve(actor=world.reviewer, adjustment=adjustment))
     adjustment_approve(actor=second, adjustment=adjustment)
-    world["account"].refresh_from_db()
-    assert (world["account"].balance, world["account"].earned_total) == (7, 0)
+    world.account.refresh_from_db()
+    assert (world.account.balance, world.account.earned_total) == (7, 0)
     assert Transfer.objects.get(idempotency_key=f"adjustment:{adjustment.pk}").kind == TransferKind.ADJUSTMENT
-    refused("adjustment_decided", adjustment_approve, actor=second, adjustment=adjustment)
+    assert_refused("adjustment_decided", lambda: adjustment_approve(actor=second, adjustment=adjustment))
 
-    too_much = adjustment_propose(actor=first, account=world["account"], amount=-8, reason="多记")
-    refused("insufficient_points", adjustment_approve, actor=second, adjustment=too_much)
+    too_much = adjustment_propose(actor=first, account=world.account, amount=-8, reason="多记")
+    assert_refused("insufficient_points", lambda: adjustment_approve(actor=second, adjustment=too_much))
     adjustment_refuse(actor=second, adjustment=too_much, reason="余额不足")
     assert Adjustment.objects.get(pk=too_much.pk).state == Adjustment.State.REFUSED
-    refused("validation_failed", adjustment_propose, actor=first, account=world["account"], amount=0, reason="x")
-    refused("validation_failed", adjustment_propose, actor=first, account=world["account"], amount=3, reason=" ")
-    refused("not_found", adjustment_propose, actor=world["reviewer"], account=world["account"], amount=3, reason="x")
+    assert_refused(
+        "validation_failed", lambda: adjustment_propose(actor=first, account=world.account, amount=0, reason="x")
+    )
+    assert_refused(
+        "validation_failed", lambda: adjustment_propose(actor=first, account=world.account, amount=3, reason=" ")
+    )
+    assert_refused(
+        "not_found", lambda: adjustment_propose(actor=world.reviewer, account=world.account, amount=3, reason="x")
+    )
     assert ledger_check() == []
 
 
@@ -371,8 +373,8 @@ def test_weekly_reminders_for_claims_waiting_past_their_week(world):
     run = run_job("points.review_reminders")
     assert run.status == "succeeded", run.error
     assert run.result["reminders"] == [
-        {"community": world["tree"]["community_a"].pk, "claims": 1, "oldest_week": "2020-W01"}
+        {"community": world.tree["community_a"].pk, "claims": 1, "oldest_week": "2020-W01"}
     ]
     reminder = AuditEntry.objects.get(action="points.review_reminder")
-    assert reminder.place_path == world["tree"]["community_a"].path
+    assert reminder.place_path == world.tree["community_a"].path
     assert run_job("points.review_reminders") is None  # once per week

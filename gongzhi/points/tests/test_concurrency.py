@@ -12,7 +12,6 @@ from django.db import connection, connections
 
 from gongzhi.core.errors import DomainError
 from gongzhi.people.tests.factories import ResidentFactory
-from gongzhi.places.tests.factories import make_tree
 from gongzhi.points import ledger
 from gongzhi.points.ledger import (
     Leg,
@@ -25,7 +24,7 @@ from gongzhi.points.ledger import (
 )
 from gongzhi.points.models import Claim, ClaimState, PointsAccount, Transfer, TransferKind
 from gongzhi.points.services import claim_approve, claim_reverse, claim_submit
-from gongzhi.points.tests.factories import make_item, reviewer, worker, yesterday
+from gongzhi.points.tests.factories import reviewer, yesterday
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -63,20 +62,17 @@ def run_in_threads(count: int, target) -> list:
 
 
 @pytest.fixture
-def world():
-    tree = make_tree()
-    return {
-        "tree": tree,
-        "item": make_item(tree["district"], value=5),
-        "reviewers": [reviewer(tree["community_a"]) for _ in range(4)],
-        "worker": worker(tree["community_a"]),
-    }
+def world(world):
+    """The points world (committed: these tests are transactional), with an item of 5 points and four reviewers."""
+    world.item = world.items[5]
+    world.reviewers = [reviewer(world.community) for _ in range(4)]
+    return world
 
 
 def test_four_reviewers_approving_one_claim_post_once(path, world):
-    account = account_for_resident(ResidentFactory(household=world["tree"]["household_a1"]))
-    claim = claim_submit(actor=world["worker"], account=account, item=world["item"], service_date=yesterday())
-    results = run_in_threads(4, lambda index: claim_approve(actor=world["reviewers"][index], claim=Claim(pk=claim.pk)))
+    account = account_for_resident(ResidentFactory(household=world.tree["household_a1"]))
+    claim = claim_submit(actor=world.worker, account=account, item=world.item, service_date=yesterday())
+    results = run_in_threads(4, lambda index: claim_approve(actor=world.reviewers[index], claim=Claim(pk=claim.pk)))
     approved = [result for result in results if isinstance(result, Claim)]
     refusals = [result for result in results if isinstance(result, DomainError)]
     assert len(approved) == 1 and len(refusals) == 3, results
@@ -88,7 +84,7 @@ def test_four_reviewers_approving_one_claim_post_once(path, world):
 
 
 def test_approvals_and_reversals_over_many_accounts_keep_every_balance(path, world):
-    tree = world["tree"]
+    tree = world.tree
     households = [tree["household_a1"], tree["household_a1b"], tree["household_a2"]]
     accounts = [account_for_resident(ResidentFactory(household=households[n % 3])) for n in range(12)]
     claims = []
@@ -96,9 +92,9 @@ def test_approvals_and_reversals_over_many_accounts_keep_every_balance(path, wor
         for days in range(1, 4):
             claims.append(
                 claim_submit(
-                    actor=world["worker"],
+                    actor=world.worker,
                     account=account,
-                    item=world["item"],
+                    item=world.item,
                     service_date=yesterday() - timedelta(days=days),
                 )
             )
@@ -109,7 +105,7 @@ def test_approvals_and_reversals_over_many_accounts_keep_every_balance(path, wor
         done = 0
         for claim in orders[index]:
             try:
-                claim_approve(actor=world["reviewers"][index], claim=Claim(pk=claim.pk))
+                claim_approve(actor=world.reviewers[index], claim=Claim(pk=claim.pk))
                 done += 1
             except DomainError:
                 pass
@@ -122,7 +118,7 @@ def test_approvals_and_reversals_over_many_accounts_keep_every_balance(path, wor
         done = 0
         for claim in random.Random(index).sample(to_reverse, len(to_reverse)):
             try:
-                claim_reverse(actor=world["reviewers"][index], claim=Claim(pk=claim.pk), reason="异议成立")
+                claim_reverse(actor=world.reviewers[index], claim=Claim(pk=claim.pk), reason="异议成立")
                 done += 1
             except DomainError:
                 pass
@@ -139,7 +135,7 @@ def test_approvals_and_reversals_over_many_accounts_keep_every_balance(path, wor
 
 
 def test_twenty_holds_against_a_balance_covering_three(path, world):
-    account = account_for_resident(ResidentFactory(household=world["tree"]["household_a1"]))
+    account = account_for_resident(ResidentFactory(household=world.tree["household_a1"]))
     post_transfer(
         kind=TransferKind.AWARD,
         idempotency_key="seed",
@@ -159,7 +155,7 @@ def test_twenty_holds_against_a_balance_covering_three(path, world):
 
 
 def test_the_same_key_from_many_threads_posts_once(path, world):
-    account = account_for_resident(ResidentFactory(household=world["tree"]["household_a1"]))
+    account = account_for_resident(ResidentFactory(household=world.tree["household_a1"]))
     issuance = system_account("issuance").pk
     results = run_in_threads(
         8,
@@ -180,7 +176,7 @@ def test_the_same_key_from_many_threads_posts_once(path, world):
 
 def test_postings_between_two_holders_in_opposite_directions_never_deadlock(path, world):
     """Each posting locks both holders in primary-key order, whichever way the points go."""
-    households = world["tree"]["household_a1"], world["tree"]["household_a2"]
+    households = world.tree["household_a1"], world.tree["household_a2"]
     first, second = (account_for_resident(ResidentFactory(household=household)) for household in households)
     issuance = system_account("issuance").pk
     for account in (first, second):

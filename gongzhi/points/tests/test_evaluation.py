@@ -26,17 +26,15 @@ from gongzhi.points.ledger import account_for_organisation
 from gongzhi.points.models import AccountKind
 from gongzhi.points.services import claim_reverse, claim_submit
 from gongzhi.points.tests.factories import secretary
-from gongzhi.points.tests.publication_factories import PointsWorld
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def world(tree):
-    """Party member 张三 (in service): two approved claims (one from an activity), one reversed, one pending;
-    party member 李四: nothing; resident 王五 (not a member): points; a school 8 points, a merchant without an
-    account (left out), a social organisation without points."""
-    world = PointsWorld(tree)
+def world(world, tree):
+    """On the points world: party member 张三 (in service): two approved claims (one from an activity), one
+    reversed, one pending; party member 李四: nothing; resident 王五 (not a member): points; a school 8 points, a
+    merchant without an account (left out), a social organisation without points."""
     admin = superuser()
     committee = party_organisation_create(actor=admin, kind="committee", name="和平社区党委", place=world.community)
     branch = party_organisation_create(

@@ -11,6 +11,7 @@ from gongzhi.core.errors import DomainError
 from gongzhi.core.jobs import run_job
 from gongzhi.core.models import AuditEntry, JobRun
 from gongzhi.core.roles import Role
+from gongzhi.core.testing import assert_refused
 from gongzhi.people.tests.factories import account_with_role
 from gongzhi.points.jobs import publish_month
 from gongzhi.points.ledger import ledger_check
@@ -35,7 +36,7 @@ from gongzhi.points.publication import (
 )
 from gongzhi.points.services import claim_reverse, claim_submit
 from gongzhi.points.tests.factories import secretary
-from gongzhi.points.tests.publication_factories import PointsWorld, last_month
+from gongzhi.points.tests.publication_factories import last_month
 
 pytestmark = pytest.mark.django_db
 
@@ -50,20 +51,6 @@ def state():
         list(PointsAccount.objects.order_by("pk").values_list("pk", "balance", "earned_total")),
         AuditEntry.objects.count(),
     )
-
-
-def refused(code, call):
-    before = state()
-    with pytest.raises(DomainError) as caught:
-        call()
-    assert caught.value.code == code, caught.value.as_dict()
-    assert state() == before
-    return caught.value
-
-
-@pytest.fixture
-def world(tree):
-    return PointsWorld(tree)
 
 
 @pytest.fixture
@@ -109,8 +96,8 @@ def test_whole_loop_publish_object_uphold_lock(world, month_with_claims):
         actor=month_with_claims["login_b"], publication=publication, text="那天他不在", claim=c1, now=now
     )
     assert objection.line == lines[zhang.pk]
-    refused("window_open", lambda: publication_lock(actor=committee, publication=publication, now=now))
-    refused(
+    assert_refused("window_open", lambda: publication_lock(actor=committee, publication=publication, now=now))
+    assert_refused(
         "objections_open",
         lambda: publication_lock(actor=committee, publication=publication, now=now + timedelta(days=6)),
     )
@@ -125,18 +112,17 @@ def test_whole_loop_publish_object_uphold_lock(world, month_with_claims):
     assert zhang.earned_total == 3 + 5  # the reversed 8 is gone; this month's 5 stays
     # The published line does not change: corrections are reversals dated later.
     assert PublicationLine.objects.get(pk=lines[zhang.pk].pk).points == 11
-    refused(
-        "objection_not_open",
-        lambda: objection_dismiss(actor=committee, objection=objection, reason="again"),
+    assert_refused(
+        "objection_not_open", lambda: objection_dismiss(actor=committee, objection=objection, reason="again")
     )
 
     locked = publication_lock(actor=committee, publication=publication, now=now + timedelta(days=5))
     assert locked.state == Publication.State.LOCKED
-    refused(
+    assert_refused(
         "already_locked",
         lambda: publication_lock(actor=committee, publication=publication, now=now + timedelta(days=6)),
     )
-    refused(
+    assert_refused(
         "window_closed",
         lambda: objection_raise(
             actor=month_with_claims["login_b"], publication=publication, text="又一条", now=now + timedelta(days=6)
@@ -156,26 +142,31 @@ def test_publish_refusals_change_nothing(world, month_with_claims, tree):
     month = month_with_claims["month"]
     committee = world.reviewer
     this_month = timezone.localdate().replace(day=1)
-    refused(
-        "month_not_over",
-        lambda: publication_publish(actor=committee, community=world.community, month=this_month),
+    assert_refused(
+        "month_not_over", lambda: publication_publish(actor=committee, community=world.community, month=this_month)
     )
     # The last instant of the month is still inside it.
     just_before = timezone.make_aware(datetime.combine(month_end(month), time()))
-    refused(
+    assert_refused(
         "month_not_over",
         lambda: publication_publish(
             actor=committee, community=world.community, month=month, now=just_before - timedelta(seconds=1)
         ),
     )
-    refused("not_found", lambda: publication_publish(actor=committee, community=tree["community_b"], month=month))
-    refused(
+    assert_refused(
+        "not_found", lambda: publication_publish(actor=committee, community=tree["community_b"], month=month)
+    )
+    assert_refused(
         "not_found",
         lambda: publication_publish(actor=month_with_claims["login_a"], community=world.community, month=month),
     )
-    refused("not_a_community", lambda: publication_publish(actor=committee, community=tree["grid_a1"], month=month))
+    assert_refused(
+        "not_a_community", lambda: publication_publish(actor=committee, community=tree["grid_a1"], month=month)
+    )
     publication_publish(actor=committee, community=world.community, month=f"{month:%Y-%m}")
-    refused("already_published", lambda: publication_publish(actor=committee, community=world.community, month=month))
+    assert_refused(
+        "already_published", lambda: publication_publish(actor=committee, community=world.community, month=month)
+    )
 
 
 def test_objection_refusals_change_nothing(world, month_with_claims, tree):
@@ -185,23 +176,23 @@ def test_objection_refusals_change_nothing(world, month_with_claims, tree):
     staff_b = secretary(tree["community_b"])
     c1 = month_with_claims["claims"][0]
     login_b = month_with_claims["login_b"]
-    refused("not_a_resident", lambda: objection_raise(actor=outsider_login, publication=publication, text="x"))
-    refused("not_a_resident", lambda: objection_raise(actor=world.reviewer, publication=publication, text="x"))
-    refused("validation_failed", lambda: objection_raise(actor=login_b, publication=publication, text="  "))
+    assert_refused("not_a_resident", lambda: objection_raise(actor=outsider_login, publication=publication, text="x"))
+    assert_refused("not_a_resident", lambda: objection_raise(actor=world.reviewer, publication=publication, text="x"))
+    assert_refused("validation_failed", lambda: objection_raise(actor=login_b, publication=publication, text="  "))
     other_month_claim = PointsAccount.objects.get(pk=month_with_claims["zhang"].pk).claims.order_by("-pk").first()
-    refused(
+    assert_refused(
         "validation_failed",
         lambda: objection_raise(actor=login_b, publication=publication, text="x", claim=other_month_claim),
     )
     objection = objection_raise(actor=login_b, publication=publication, text="有误", claim=c1)
-    refused("not_found", lambda: objection_uphold(actor=staff_b, objection=objection, reason="x"))
-    refused("not_found", lambda: objection_uphold(actor=login_b, objection=objection, reason="x"))
-    refused("validation_failed", lambda: objection_uphold(actor=world.reviewer, objection=objection, reason=""))
+    assert_refused("not_found", lambda: objection_uphold(actor=staff_b, objection=objection, reason="x"))
+    assert_refused("not_found", lambda: objection_uphold(actor=login_b, objection=objection, reason="x"))
+    assert_refused("validation_failed", lambda: objection_uphold(actor=world.reviewer, objection=objection, reason=""))
     general = objection_raise(actor=login_b, publication=publication, text="名单不全")
-    refused("claim_required", lambda: objection_uphold(actor=world.reviewer, objection=general, reason="核实"))
+    assert_refused("claim_required", lambda: objection_uphold(actor=world.reviewer, objection=general, reason="核实"))
     dismissed = objection_dismiss(actor=world.reviewer, objection=general, reason="名单完整")
     assert dismissed.state == Objection.State.DISMISSED and dismissed.reversal is None
-    refused("objection_not_open", lambda: objection_uphold(actor=world.reviewer, objection=general, reason="x"))
+    assert_refused("objection_not_open", lambda: objection_uphold(actor=world.reviewer, objection=general, reason="x"))
 
 
 def test_uphold_refused_by_the_ledger_changes_nothing(world, month_with_claims):
@@ -210,7 +201,9 @@ def test_uphold_refused_by_the_ledger_changes_nothing(world, month_with_claims):
     publication = publication_publish(actor=world.reviewer, community=world.community, month=month)
     objection = objection_raise(actor=month_with_claims["login_b"], publication=publication, text="有误", claim=c1)
     claim_reverse(actor=world.reviewer, claim=c1, reason="已更正")
-    refused("claim_not_approved", lambda: objection_uphold(actor=world.reviewer, objection=objection, reason="x"))
+    assert_refused(
+        "claim_not_approved", lambda: objection_uphold(actor=world.reviewer, objection=objection, reason="x")
+    )
     assert Objection.objects.get(pk=objection.pk).state == Objection.State.OPEN
 
 
@@ -296,5 +289,5 @@ def test_a_claim_still_waiting_cannot_be_approved_into_a_published_month(world, 
         actor=login, account=wang, item=world.items[3], service_date=month_with_claims["month"] + timedelta(days=5)
     )
     publication_publish(actor=world.reviewer, community=world.community, month=month_with_claims["month"])
-    error = refused("month_closed", lambda: claim_approve(actor=world.reviewer, claim=waiting))
+    error = assert_refused("month_closed", lambda: claim_approve(actor=world.reviewer, claim=waiting))
     assert error.status == 409

@@ -85,7 +85,8 @@ def test_scopes_community_grid_street(tree, people):
     assert names(ranking(place=tree["grid_a2"])) == [("鄂*", 1, 8), ("陈*", 2, 5)]
     assert names(ranking(place=tree["community_b"])) == [("丁*", 1, 20)]
     assert [row.points for row in ranking(place=tree["street"])] == [20, 10, 10, 10, 8, 5]
-    assert names(ranking(place=tree["district"], kind=AccountKind.ORGANISATION)) == [("实***", 1, 10)]
+    # People are masked, organisations are not (issue #15): the school is named in full.
+    assert names(ranking(place=tree["district"], kind=AccountKind.ORGANISATION)) == [("实验小学", 1, 10)]
     assert names(ranking(place=tree["district"], kind=AccountKind.PARTY_MEMBER)) == [("鄂*", 1, 8)]
 
 

@@ -7,11 +7,12 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from gongzhi.core.errors import DomainError, NotFound
+from gongzhi.core.errors import NotFound
 from gongzhi.core.models import AuditEntry
+from gongzhi.core.testing import assert_refused
 from gongzhi.people.models import Organisation
 from gongzhi.points.ledger import account_for_organisation
-from gongzhi.points.models import AccountKind, Selection, SelectionCandidate
+from gongzhi.points.models import AccountKind, Selection
 from gongzhi.points.publication import (
     selection_confirm,
     selection_propose,
@@ -19,31 +20,14 @@ from gongzhi.points.publication import (
     selection_publish,
 )
 from gongzhi.points.tests.factories import secretary
-from gongzhi.points.tests.publication_factories import PointsWorld
 
 pytestmark = pytest.mark.django_db
 
 
-def state():
-    return (
-        list(Selection.objects.order_by("pk").values_list("pk", "state", "places_available", "confirmed_by_id")),
-        list(SelectionCandidate.objects.order_by("pk").values_list("pk", "account_id", "selected")),
-        AuditEntry.objects.count(),
-    )
-
-
-def refused(code, call):
-    before = state()
-    with pytest.raises(DomainError) as caught:
-        call()
-    assert caught.value.code == code, caught.value.as_dict()
-    assert state() == before
-
-
 @pytest.fixture
-def world(tree):
-    """Community A this year: 张三 16, 李四 8, 王五 (party member) 8, 赵六 3, a school 13; community B: 钱七 20."""
-    world = PointsWorld(tree)
+def world(world, tree):
+    """On the points world, community A this year: 张三 16, 李四 8, 王五 (party member) 8, 赵六 3, a school 13;
+    community B: 钱七 20."""
     today = timezone.localdate()
     _l, world.zhang = world.resident(name="张三")
     _l, world.li = world.resident("household_a2", name="李四")
@@ -86,30 +70,32 @@ def test_propose_confirm_publish(world, tree):
         (world.li.pk, 2),
         (world.wang.pk, 2),
     ]
-    refused(
+    assert_refused(
         "not_a_candidate",
         lambda: selection_confirm(actor=committee, selection=stars, selected_account_ids=[world.zhao.pk]),
     )
-    refused(
+    assert_refused(
         "too_many_selected",
         lambda: selection_confirm(
             actor=committee, selection=stars, selected_account_ids=[world.zhang.pk, world.li.pk, world.wang.pk]
         ),
     )
-    refused("validation_failed", lambda: selection_confirm(actor=committee, selection=stars, selected_account_ids=[]))
-    refused("not_confirmed", lambda: selection_publish(actor=committee, selection=stars))
+    assert_refused(
+        "validation_failed", lambda: selection_confirm(actor=committee, selection=stars, selected_account_ids=[])
+    )
+    assert_refused("not_confirmed", lambda: selection_publish(actor=committee, selection=stars))
     with pytest.raises(NotFound):
         selection_public(stars.pk)
 
     confirmed = selection_confirm(actor=committee, selection=stars, selected_account_ids=[world.zhang.pk, world.li.pk])
     assert confirmed.state == Selection.State.CONFIRMED
-    refused(
+    assert_refused(
         "already_confirmed",
         lambda: selection_propose(
             actor=committee, community=world.community, year=year, kind=Selection.Kind.POINTS_STAR, places_available=3
         ),
     )
-    refused(
+    assert_refused(
         "not_draft", lambda: selection_confirm(actor=committee, selection=stars, selected_account_ids=[world.zhang.pk])
     )
     published = selection_publish(actor=committee, selection=confirmed)
@@ -140,42 +126,42 @@ def test_refusals(world, tree):
     year = timezone.localdate().year
     outsider = secretary(tree["community_b"])
     kind = Selection.Kind.POINTS_STAR
-    refused(
+    assert_refused(
         "not_found",
         lambda: selection_propose(actor=outsider, community=world.community, year=year, kind=kind, places_available=1),
     )
-    refused(
+    assert_refused(
         "not_found",
         lambda: selection_propose(
             actor=world.worker, community=world.community, year=year, kind=kind, places_available=1
         ),
     )
-    refused(
+    assert_refused(
         "not_a_community",
         lambda: selection_propose(
             actor=world.reviewer, community=tree["grid_a1"], year=year, kind=kind, places_available=1
         ),
     )
-    refused(
+    assert_refused(
         "validation_failed",
         lambda: selection_propose(
             actor=world.reviewer, community=world.community, year=year + 1, kind=kind, places_available=1
         ),
     )
-    refused(
+    assert_refused(
         "validation_failed",
         lambda: selection_propose(
             actor=world.reviewer, community=world.community, year=year, kind="best", places_available=1
         ),
     )
-    refused(
+    assert_refused(
         "validation_failed",
         lambda: selection_propose(
             actor=world.reviewer, community=world.community, year=year, kind=kind, places_available=0
         ),
     )
     draft = selection_propose(actor=world.reviewer, community=world.community, year=year, kind=kind, places_available=1)
-    refused(
+    assert_refused(
         "not_found", lambda: selection_confirm(actor=outsider, selection=draft, selected_account_ids=[world.zhang.pk])
     )
 

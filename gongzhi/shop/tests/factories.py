@@ -10,7 +10,7 @@ from django.utils import timezone
 from gongzhi.core.roles import Role
 from gongzhi.people.models import Organisation, OrganisationKind
 from gongzhi.people.tests.factories import account_with_role
-from gongzhi.places.tests.factories import superuser
+from gongzhi.places.tests.factories import make_tree, superuser
 from gongzhi.points.ledger import Leg, account_figures, post_transfer, system_account
 from gongzhi.points.models import PointsAccount, TransferKind
 from gongzhi.points.tests.factories import resident_with_login
@@ -93,3 +93,26 @@ def resident_with_points(household, points: int = 100, name: str | None = None):
 
 def issued_total() -> int:
     return -account_figures(system_account("issuance")).balance
+
+
+def make_world() -> dict:
+    """The place tree; community A's shop always open, with two merchants of its alliance and a clerk for each;
+    an approved offer of the first (牛肉面一碗, 30 points, 5 in stock) and a resident of A with 100 points."""
+    tree = make_tree()
+    community = tree["community_a"]
+    open_shop(community)
+    merchant = make_merchant(community, "张记面馆")
+    other = make_merchant(community, "李家超市")
+    buyer, buyer_account = resident_with_points(tree["household_a1"], 100, name="张三")
+    world = dict(tree)
+    world.update(
+        community=community,
+        merchant=merchant,
+        other_merchant=other,
+        clerk=clerk_of(merchant, "clerk_a"),
+        other_clerk=clerk_of(other, "clerk_b"),
+        offer=make_offer(community, merchant, title="牛肉面一碗", points_price=30, stock=5),
+        buyer=buyer,
+        account=buyer_account,
+    )
+    return world

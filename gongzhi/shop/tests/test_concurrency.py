@@ -14,13 +14,12 @@ from django.db import connection, connections
 from django.db.models import Sum
 
 from gongzhi.core.errors import DomainError
-from gongzhi.places.tests.factories import make_tree
 from gongzhi.points.ledger import account_figures, ledger_check, system_account
 from gongzhi.points.models import HOLDER_KINDS, PointsAccount, Transfer
 from gongzhi.shop.models import Offer, Redemption, StockMovement
 from gongzhi.shop.services import redemption_place, redemptions_expire
 
-from .factories import make_merchant, make_offer, open_shop, resident_with_points
+from .factories import make_merchant, make_offer, resident_with_points
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -60,17 +59,10 @@ def assert_books_balance(offer: Offer) -> None:
     assert sum(offer.stock_movements.values_list("change", flat=True)) == offer.stock
 
 
-@pytest.fixture
-def community():
-    tree = make_tree()
-    open_shop(tree["community_a"])
-    return tree
-
-
-def test_200_residents_race_for_10_items(community):
-    merchant = make_merchant(community["community_a"])
-    offer = make_offer(community["community_a"], merchant, points_price=20, stock=10)
-    buyers = [resident_with_points(community["household_a1"], 50) for _ in range(200)]
+def test_200_residents_race_for_10_items(world):
+    merchant = make_merchant(world["community_a"])
+    offer = make_offer(world["community_a"], merchant, points_price=20, stock=10)
+    buyers = [resident_with_points(world["household_a1"], 50) for _ in range(200)]
 
     results = race(
         [
@@ -95,10 +87,10 @@ def test_200_residents_race_for_10_items(community):
     assert len(set(codes)) == 10
 
 
-def test_one_resident_fires_20_orders_against_a_balance_for_3(community):
-    merchant = make_merchant(community["community_a"])
-    offer = make_offer(community["community_a"], merchant, points_price=10, stock=100)
-    login, account = resident_with_points(community["household_a1"], 30)
+def test_one_resident_fires_20_orders_against_a_balance_for_3(world):
+    merchant = make_merchant(world["community_a"])
+    offer = make_offer(world["community_a"], merchant, points_price=10, stock=100)
+    login, account = resident_with_points(world["household_a1"], 30)
 
     results = race(
         [
@@ -119,10 +111,10 @@ def test_one_resident_fires_20_orders_against_a_balance_for_3(community):
     assert offer.stock == 97
 
 
-def test_one_resident_racing_the_limit_gets_exactly_the_limit(community):
-    merchant = make_merchant(community["community_a"])
-    offer = make_offer(community["community_a"], merchant, points_price=1, stock=100, per_person_limit=2)
-    login, account = resident_with_points(community["household_a1"], 100)
+def test_one_resident_racing_the_limit_gets_exactly_the_limit(world):
+    merchant = make_merchant(world["community_a"])
+    offer = make_offer(world["community_a"], merchant, points_price=1, stock=100, per_person_limit=2)
+    login, account = resident_with_points(world["household_a1"], 100)
     results = race(
         [
             (
@@ -138,10 +130,10 @@ def test_one_resident_racing_the_limit_gets_exactly_the_limit(community):
     assert_books_balance(offer)
 
 
-def test_a_retried_request_racing_itself_places_one_order(community):
-    merchant = make_merchant(community["community_a"])
-    offer = make_offer(community["community_a"], merchant, points_price=10, stock=10)
-    login, account = resident_with_points(community["household_a1"], 100)
+def test_a_retried_request_racing_itself_places_one_order(world):
+    merchant = make_merchant(world["community_a"])
+    offer = make_offer(world["community_a"], merchant, points_price=10, stock=10)
+    login, account = resident_with_points(world["household_a1"], 100)
     results = race(
         [
             (lambda: redemption_place(actor=login, offer=offer, account=account, idempotency_key="retry"))
@@ -154,11 +146,11 @@ def test_a_retried_request_racing_itself_places_one_order(community):
     assert_books_balance(offer)
 
 
-def test_orders_abandoned_mid_flight_are_released_by_the_expiry_job(community):
+def test_orders_abandoned_mid_flight_are_released_by_the_expiry_job(world):
     """'Killed between hold and verification': orders placed, nobody comes; expiry runs twice, racing itself."""
-    merchant = make_merchant(community["community_a"])
-    offer = make_offer(community["community_a"], merchant, points_price=10, stock=10)
-    buyers = [resident_with_points(community["household_a1"], 10) for _ in range(8)]
+    merchant = make_merchant(world["community_a"])
+    offer = make_offer(world["community_a"], merchant, points_price=10, stock=10)
+    buyers = [resident_with_points(world["household_a1"], 10) for _ in range(8)]
     placed = race(
         [
             (

@@ -10,6 +10,7 @@ from django.utils import timezone
 from gongzhi.core.errors import Conflict, DomainError, NotFound
 from gongzhi.core.jobs import run_job
 from gongzhi.core.models import AuditEntry
+from gongzhi.core.testing import assert_refused
 from gongzhi.places.tests.factories import superuser
 from gongzhi.points.ledger import ledger_check
 from gongzhi.points.models import Transfer
@@ -33,7 +34,7 @@ from .factories import credit, make_offer, open_window, resident_with_points
 pytestmark = pytest.mark.django_db
 
 
-def snapshot(offer, account):
+def figures(offer, account):
     offer.refresh_from_db()
     account.refresh_from_db()
     return {
@@ -46,205 +47,179 @@ def snapshot(offer, account):
     }
 
 
-def refused(code, fn, offer, account):
-    before = snapshot(offer, account)
-    with pytest.raises(DomainError) as caught:
-        fn()
-    assert caught.value.code == code, caught.value.as_dict()
-    assert snapshot(offer, account) == before
-    return caught.value
-
-
-def test_place_holds_points_and_stock_and_verify_captures(shop, offer, buyer):
-    login, account = buyer
+def test_place_holds_points_and_stock_and_verify_captures(world):
+    offer = world["offer"]
+    login, account = world["buyer"], world["account"]
     order = redemption_place(actor=login, offer=offer, account=account, quantity=2, idempotency_key="k1")
     offer.refresh_from_db()
     account.refresh_from_db()
     assert (offer.stock, account.balance, account.held) == (3, 40, 60)
-    assert order.state == "held" and len(order.pickup_code) == 6 and order.counter == f"m{shop['merchant'].pk}"
+    assert order.state == "held" and len(order.pickup_code) == 6 and order.counter == f"m{world['merchant'].pk}"
     assert order.stock_movements.get().change == -2
     assert AuditEntry.objects.filter(action="shop.redemption_place", object_id=str(order.pk)).exists()
 
     again = redemption_place(actor=login, offer=offer, account=account, quantity=2, idempotency_key="k1")
     assert again.pk == order.pk
-    assert snapshot(offer, account)["held"] == 60 and Redemption.objects.count() == 1
+    assert figures(offer, account)["held"] == 60 and Redemption.objects.count() == 1
 
-    done = redemption_verify(actor=shop["clerk"], code=order.pickup_code, merchant=shop["merchant"])
+    done = redemption_verify(actor=world["clerk"], code=order.pickup_code, merchant=world["merchant"])
     account.refresh_from_db()
-    assert done.state == "completed" and done.verified_by == shop["clerk"]
+    assert done.state == "completed" and done.verified_by == world["clerk"]
     assert (account.balance, account.held) == (40, 0)
     assert ledger_check() == []
 
     # The same code again: a clear error, nothing captured twice.
     with pytest.raises(DomainError) as caught:
-        redemption_verify(actor=shop["clerk"], code=order.pickup_code, merchant=shop["merchant"])
+        redemption_verify(actor=world["clerk"], code=order.pickup_code, merchant=world["merchant"])
     assert caught.value.code == "code_used"
     assert Transfer.objects.filter(kind="capture").count() == 1
 
 
-def test_scanned_qr_token_verifies_and_a_forged_one_does_not(shop, offer, buyer):
-    login, account = buyer
+def test_scanned_qr_token_verifies_and_a_forged_one_does_not(world):
+    offer = world["offer"]
+    login, account = world["buyer"], world["account"]
     order = redemption_place(actor=login, offer=offer, account=account, idempotency_key="qr")
     with pytest.raises(DomainError) as caught:
-        redemption_verify(actor=shop["clerk"], code=pickup_token(order) + "x", merchant=shop["merchant"])
+        redemption_verify(actor=world["clerk"], code=pickup_token(order) + "x", merchant=world["merchant"])
     assert caught.value.code == "wrong_code"
-    done = redemption_verify(actor=shop["clerk"], code=pickup_token(order), merchant=shop["merchant"])
+    done = redemption_verify(actor=world["clerk"], code=pickup_token(order), merchant=world["merchant"])
     assert done.state == "completed"
 
 
-def test_the_same_key_for_a_different_order_is_refused(shop, offer, buyer):
-    login, account = buyer
+def test_the_same_key_for_a_different_order_is_refused(world):
+    offer = world["offer"]
+    login, account = world["buyer"], world["account"]
     redemption_place(actor=login, offer=offer, account=account, idempotency_key="same")
-    refused(
+    assert_refused(
         "idempotency_conflict",
         lambda: redemption_place(actor=login, offer=offer, account=account, quantity=2, idempotency_key="same"),
-        offer,
-        account,
     )
 
 
-def test_not_enough_points(shop, offer, tree):
-    login, account = resident_with_points(tree["household_a1"], 20)
-    refused(
+def test_not_enough_points(world):
+    offer = world["offer"]
+    login, account = resident_with_points(world["household_a1"], 20)
+    assert_refused(
         "insufficient_points",
         lambda: redemption_place(actor=login, offer=offer, account=account, idempotency_key="poor"),
-        offer,
-        account,
     )
 
 
-def test_stock_exhausted(shop, buyer):
-    offer = make_offer(shop["community"], shop["merchant"], points_price=5, stock=1)
-    login, account = buyer
+def test_stock_exhausted(world):
+    offer = make_offer(world["community"], world["merchant"], points_price=5, stock=1)
+    login, account = world["buyer"], world["account"]
     redemption_place(actor=login, offer=offer, account=account, idempotency_key="first")
-    refused(
+    assert_refused(
         "stock_exhausted",
         lambda: redemption_place(actor=login, offer=offer, account=account, idempotency_key="second"),
-        offer,
-        account,
     )
 
 
-def test_limit_per_person_per_window(shop, buyer):
-    offer = make_offer(shop["community"], shop["merchant"], points_price=5, stock=10, per_person_limit=2)
-    login, account = buyer
+def test_limit_per_person_per_window(world):
+    offer = make_offer(world["community"], world["merchant"], points_price=5, stock=10, per_person_limit=2)
+    login, account = world["buyer"], world["account"]
     redemption_place(actor=login, offer=offer, account=account, quantity=2, idempotency_key="a")
-    refused(
+    assert_refused(
         "limit_reached",
         lambda: redemption_place(actor=login, offer=offer, account=account, idempotency_key="b"),
-        offer,
-        account,
     )
 
 
-def test_cancelled_orders_do_not_count_towards_the_limit(shop, buyer):
-    offer = make_offer(shop["community"], shop["merchant"], points_price=5, stock=10, per_person_limit=1)
-    login, account = buyer
+def test_cancelled_orders_do_not_count_towards_the_limit(world):
+    offer = make_offer(world["community"], world["merchant"], points_price=5, stock=10, per_person_limit=1)
+    login, account = world["buyer"], world["account"]
     first = redemption_place(actor=login, offer=offer, account=account, idempotency_key="a")
     redemption_cancel(actor=login, redemption=first)
     assert redemption_place(actor=login, offer=offer, account=account, idempotency_key="b").state == "held"
 
 
-def test_out_of_window(shop, offer, buyer):
-    shop_settings_update(actor=superuser(), community=shop["community"], always_open=False, unclaimed_expiry_hours=72)
-    login, account = buyer
-    refused(
+def test_out_of_window(world):
+    offer = world["offer"]
+    shop_settings_update(actor=superuser(), community=world["community"], always_open=False, unclaimed_expiry_hours=72)
+    login, account = world["buyer"], world["account"]
+    assert_refused(
         "out_of_window",
         lambda: redemption_place(actor=login, offer=offer, account=account, idempotency_key="closed"),
-        offer,
-        account,
     )
-    window = open_window(shop["community"])
+    window = open_window(world["community"])
     order = redemption_place(actor=login, offer=offer, account=account, idempotency_key="open")
     assert order.window == window
 
 
-def test_offers_not_approved_or_out_of_date_are_not_redeemable(shop, buyer):
-    login, account = buyer
-    draft = make_offer(shop["community"], shop["merchant"], approve=False)
-    refused(
+def test_offers_not_approved_or_out_of_date_are_not_redeemable(world):
+    login, account = world["buyer"], world["account"]
+    draft = make_offer(world["community"], world["merchant"], approve=False)
+    assert_refused(
         "offer_unavailable",
         lambda: redemption_place(actor=login, offer=draft, account=account, idempotency_key="d"),
-        draft,
-        account,
     )
     later = make_offer(
-        shop["community"],
-        shop["merchant"],
+        world["community"],
+        world["merchant"],
         valid_from=timezone.localdate() + timedelta(days=3),
         valid_until=timezone.localdate() + timedelta(days=9),
     )
-    refused(
+    assert_refused(
         "offer_not_valid_today",
         lambda: redemption_place(actor=login, offer=later, account=account, idempotency_key="l"),
-        later,
-        account,
     )
 
 
-def test_a_resident_of_another_community_is_not_eligible(shop, offer, tree):
-    login, account = resident_with_points(tree["household_b1"], 100)
-    refused(
+def test_a_resident_of_another_community_is_not_eligible(world):
+    offer = world["offer"]
+    login, account = resident_with_points(world["household_b1"], 100)
+    assert_refused(
         "not_eligible",
         lambda: redemption_place(actor=login, offer=offer, account=account, idempotency_key="x"),
-        offer,
-        account,
     )
 
 
-def test_nobody_orders_on_someone_elses_account(shop, offer, buyer, tree):
-    _login, account = buyer
-    stranger, _ = resident_with_points(tree["household_a2"], 100)
-    refused(
+def test_nobody_orders_on_someone_elses_account(world):
+    offer = world["offer"]
+    _login, account = world["buyer"], world["account"]
+    stranger, _ = resident_with_points(world["household_a2"], 100)
+    assert_refused(
         "not_found",
         lambda: redemption_place(actor=stranger, offer=offer, account=account, idempotency_key="x"),
-        offer,
-        account,
     )
 
 
-def test_clerk_of_another_merchant_and_wrong_codes(shop, offer, buyer):
-    login, account = buyer
+def test_clerk_of_another_merchant_and_wrong_codes(world):
+    offer = world["offer"]
+    login, account = world["buyer"], world["account"]
     order = redemption_place(actor=login, offer=offer, account=account, idempotency_key="k")
-    other = shop["other_clerk"]
+    other = world["other_clerk"]
     # Another merchant's clerk, naming this merchant: not found, nothing captured.
-    refused(
+    assert_refused(
         "not_found",
-        lambda: redemption_verify(actor=other, code=order.pickup_code, merchant=shop["merchant"]),
-        offer,
-        account,
+        lambda: redemption_verify(actor=other, code=order.pickup_code, merchant=world["merchant"]),
     )
     # At their own counter the code is simply not there.
-    refused(
+    assert_refused(
         "wrong_code",
-        lambda: redemption_verify(actor=other, code=order.pickup_code, merchant=shop["other_merchant"]),
-        offer,
-        account,
+        lambda: redemption_verify(actor=other, code=order.pickup_code, merchant=world["other_merchant"]),
     )
     wrong = f"{(int(order.pickup_code) + 1) % 1_000_000:06d}"
-    refused(
+    assert_refused(
         "wrong_code",
-        lambda: redemption_verify(actor=shop["clerk"], code=wrong, merchant=shop["merchant"]),
-        offer,
-        account,
+        lambda: redemption_verify(actor=world["clerk"], code=wrong, merchant=world["merchant"]),
     )
-    refused(
+    assert_refused(
         "wrong_code",
-        lambda: redemption_verify(actor=shop["clerk"], code="12ab", merchant=shop["merchant"]),
-        offer,
-        account,
+        lambda: redemption_verify(actor=world["clerk"], code="12ab", merchant=world["merchant"]),
     )
     order.refresh_from_db()
     assert order.state == "held"
 
 
-def test_cancel_releases_points_and_stock_once(shop, offer, buyer):
-    login, account = buyer
+def test_cancel_releases_points_and_stock_once(world):
+    offer = world["offer"]
+    login, account = world["buyer"], world["account"]
     order = redemption_place(actor=login, offer=offer, account=account, idempotency_key="c")
     redemption_cancel(actor=login, redemption=order)
     again = redemption_cancel(actor=login, redemption=order)
     assert again.state == "cancelled"
-    after = snapshot(offer, account)
+    after = figures(offer, account)
     assert (after["stock"], after["balance"], after["held"]) == (5, 100, 0)
     assert Transfer.objects.filter(kind="release").count() == 1
     assert list(order.stock_movements.order_by("pk").values_list("change", "reason")) == [
@@ -252,19 +227,21 @@ def test_cancel_releases_points_and_stock_once(shop, offer, buyer):
         (1, "release"),
     ]
     with pytest.raises(Conflict):
-        redemption_verify(actor=shop["clerk"], code=pickup_token(order), merchant=shop["merchant"])
+        redemption_verify(actor=world["clerk"], code=pickup_token(order), merchant=world["merchant"])
 
 
-def test_a_completed_order_cannot_be_cancelled(shop, offer, buyer):
-    login, account = buyer
+def test_a_completed_order_cannot_be_cancelled(world):
+    offer = world["offer"]
+    login, account = world["buyer"], world["account"]
     order = redemption_place(actor=login, offer=offer, account=account, idempotency_key="c")
-    redemption_verify(actor=shop["clerk"], code=order.pickup_code, merchant=shop["merchant"])
-    refused("order_closed", lambda: redemption_cancel(actor=login, redemption=order), offer, account)
+    redemption_verify(actor=world["clerk"], code=order.pickup_code, merchant=world["merchant"])
+    assert_refused("order_closed", lambda: redemption_cancel(actor=login, redemption=order))
 
 
-def test_abandoned_orders_expire_through_the_job(shop, offer, buyer):
+def test_abandoned_orders_expire_through_the_job(world):
+    offer = world["offer"]
     """A process that died between placing and verification leaves nothing stuck."""
-    login, account = buyer
+    login, account = world["buyer"], world["account"]
     order = redemption_place(actor=login, offer=offer, account=account, idempotency_key="gone")
     assert redemptions_expire() == 0
     later = order.expires_at + timedelta(minutes=1)
@@ -272,52 +249,50 @@ def test_abandoned_orders_expire_through_the_job(shop, offer, buyer):
     assert run.result == {"expired": 1}
     assert redemptions_expire(now=later) == 0
     order.refresh_from_db()
-    after = snapshot(offer, account)
+    after = figures(offer, account)
     assert order.state == "expired"
     assert (after["stock"], after["balance"], after["held"]) == (5, 100, 0)
-    refused(
+    assert_refused(
         "code_used" if False else "wrong_code",
-        lambda: redemption_verify(actor=shop["clerk"], code=order.pickup_code, merchant=shop["merchant"]),
-        offer,
-        account,
+        lambda: redemption_verify(actor=world["clerk"], code=order.pickup_code, merchant=world["merchant"]),
     )
     assert ledger_check() == []
 
 
-def test_expired_but_not_yet_released_order_is_refused_at_the_counter(shop, buyer):
-    login, account = buyer
-    offer = make_offer(shop["community"], shop["merchant"], points_price=5)
+def test_expired_but_not_yet_released_order_is_refused_at_the_counter(world):
+    login, account = world["buyer"], world["account"]
+    offer = make_offer(world["community"], world["merchant"], points_price=5)
     order = redemption_place(actor=login, offer=offer, account=account, idempotency_key="late")
     Redemption.objects.filter(pk=order.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
-    refused(
+    assert_refused(
         "order_expired",
-        lambda: redemption_verify(actor=shop["clerk"], code=order.pickup_code, merchant=shop["merchant"]),
-        offer,
-        account,
+        lambda: redemption_verify(actor=world["clerk"], code=order.pickup_code, merchant=world["merchant"]),
     )
 
 
-def test_points_card_finds_the_resident_and_open_orders_at_this_counter_only(shop, offer, buyer):
-    login, account = buyer
-    other_offer = make_offer(shop["community"], shop["other_merchant"], points_price=5)
+def test_points_card_finds_the_resident_and_open_orders_at_this_counter_only(world):
+    offer = world["offer"]
+    login, account = world["buyer"], world["account"]
+    other_offer = make_offer(world["community"], world["other_merchant"], points_price=5)
     redemption_place(actor=login, offer=offer, account=account, idempotency_key="a")
     redemption_place(actor=login, offer=other_offer, account=account, idempotency_key="b")
     card = points_card_issue(actor=login, account=account)
     assert len(card.code) == 8
-    found = card_lookup(actor=shop["clerk"], code=card.code, merchant=shop["merchant"])
+    found = card_lookup(actor=world["clerk"], code=card.code, merchant=world["merchant"])
     assert found.account == account and [o.offer_id for o in found.open_orders] == [offer.pk]
-    by_qr = card_lookup(actor=shop["clerk"], code=card_token(card), merchant=shop["merchant"])
+    by_qr = card_lookup(actor=world["clerk"], code=card_token(card), merchant=world["merchant"])
     assert by_qr.account == account
     assert AuditEntry.objects.filter(action="shop.card_lookup").count() == 2
     with pytest.raises(NotFound):
-        card_lookup(actor=shop["other_clerk"], code=card.code, merchant=shop["merchant"])
+        card_lookup(actor=world["other_clerk"], code=card.code, merchant=world["merchant"])
     old_token = card_token(card)
     points_card_issue(actor=login, account=account, reissue=True)
     with pytest.raises(NotFound):
-        card_lookup(actor=shop["clerk"], code=old_token, merchant=shop["merchant"])
+        card_lookup(actor=world["clerk"], code=old_token, merchant=world["merchant"])
 
 
-def test_restock_never_below_zero(shop, offer):
+def test_restock_never_below_zero(world):
+    offer = world["offer"]
     with pytest.raises(DomainError) as caught:
         offer_restock(actor=superuser(), offer=offer, change=-6, note="盘点")
     assert caught.value.code == "stock_exhausted"
@@ -328,19 +303,19 @@ def test_restock_never_below_zero(shop, offer):
     assert sum(offer.stock_movements.values_list("change", flat=True)) == 3
 
 
-def test_settlement_counts_completed_orders_of_the_month(shop, buyer):
-    login, account = buyer
+def test_settlement_counts_completed_orders_of_the_month(world):
+    login, account = world["buyer"], world["account"]
     credit(account, 100)
     offer = make_offer(
-        shop["community"], shop["merchant"], points_price=50, stock=5, cash_price=50, discount_value="5.00"
+        world["community"], world["merchant"], points_price=50, stock=5, cash_price=50, discount_value="5.00"
     )
     done = redemption_place(actor=login, offer=offer, account=account, idempotency_key="s1")
-    redemption_verify(actor=shop["clerk"], code=done.pickup_code, merchant=shop["merchant"])
+    redemption_verify(actor=world["clerk"], code=done.pickup_code, merchant=world["merchant"])
     redemption_place(actor=login, offer=offer, account=account, idempotency_key="s2")  # still open: not settled
     rows = settlement(superuser(), timezone.localdate().replace(day=1))
     assert [(r.merchant_name, r.orders, r.points, str(r.discount_value), str(r.cash_due)) for r in rows] == [
         ("张记面馆", 1, 50, "5.00", "50.00")
     ]
-    assert settlement(shop["clerk"], timezone.localdate().replace(day=1))[0].orders == 1
-    assert settlement(shop["other_clerk"], timezone.localdate().replace(day=1)) == []
+    assert settlement(world["clerk"], timezone.localdate().replace(day=1))[0].orders == 1
+    assert settlement(world["other_clerk"], timezone.localdate().replace(day=1)) == []
     assert Offer.objects.get(pk=offer.pk).stock == 3
