@@ -94,6 +94,7 @@ GONGZHI_LOGIN_LOCK_MINUTES = int(env_str("GONGZHI_LOGIN_LOCK_MINUTES", "15"))
 GONGZHI_API_TOKEN_DAYS = int(env_str("GONGZHI_API_TOKEN_DAYS", "30"))
 # The Open311 jurisdiction_id this deployment answers to (gongzhi/cases/open311.py); other ids are refused.
 GONGZHI_OPEN311_JURISDICTION_ID = env_str("GONGZHI_OPEN311_JURISDICTION_ID", "gongzhi")
+GONGZHI_CASE_UNMERGE_HOURS = int(env_str("GONGZHI_CASE_UNMERGE_HOURS", "24"))
 
 # Points postings run as prepared statements with bound parameters on PostgreSQL (gongzhi/points/ledger.py).
 # Set GONGZHI_POINTS_PREPARED=0 behind a connection pooler in transaction mode, which cannot keep prepared statements.
