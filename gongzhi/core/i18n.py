@@ -35,5 +35,9 @@ def compile_catalogues(package_dir: Path = PACKAGE_DIR) -> list[Path]:
 
 
 if __name__ == "__main__":
-    for path in compile_catalogues():
-        print(f"compiled {path.relative_to(PACKAGE_DIR.parent)}", file=sys.stderr)
+    # `make run` calls this before every start; it says nothing unless asked (`-v`), so the first lines a person
+    # sees are the demo's own, in their language.
+    written = compile_catalogues()
+    if "-v" in sys.argv[1:]:
+        for path in written:
+            print(f"compiled {path.relative_to(PACKAGE_DIR.parent)}", file=sys.stderr)

@@ -14,6 +14,8 @@ and raises a ``DomainError`` (nothing written) when it refuses.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -35,8 +37,11 @@ def _require_adjuster(actor: Actor, account: PointsAccount) -> None:
 
 
 @transaction.atomic
-def adjustment_propose(*, actor: Actor, account: PointsAccount, amount: int, reason: str) -> Adjustment:
+def adjustment_propose(
+    *, actor: Actor, account: PointsAccount, amount: int, reason: str, now: datetime | None = None
+) -> Adjustment:
     """Propose a manual correction; it is posted only when a second person approves it."""
+    now = now or timezone.now()
     _require_adjuster(actor, account)
     errors = {}
     if not isinstance(amount, int) or isinstance(amount, bool) or amount == 0:
@@ -48,7 +53,7 @@ def adjustment_propose(*, actor: Actor, account: PointsAccount, amount: int, rea
     if errors:
         raise ValidationFailed(fields=errors)
     adjustment = Adjustment.objects.create(
-        account=account, amount=amount, reason=reason.strip()[:255], proposed_by=actor
+        account=account, amount=amount, reason=reason.strip()[:255], proposed_by=actor, proposed_at=now
     )
     audit_record(
         actor=actor,
@@ -56,6 +61,7 @@ def adjustment_propose(*, actor: Actor, account: PointsAccount, amount: int, rea
         target=adjustment,
         place_path=account.place_path,
         changes={"amount": amount, "reason": adjustment.reason},
+        occurred_at=now,
     )
     return adjustment
 
@@ -71,8 +77,9 @@ def _locked_adjustment(actor: Actor, adjustment: Adjustment) -> Adjustment:
 
 
 @transaction.atomic
-def adjustment_approve(*, actor: Actor, adjustment: Adjustment) -> Adjustment:
+def adjustment_approve(*, actor: Actor, adjustment: Adjustment, now: datetime | None = None) -> Adjustment:
     """A second person approves; the adjustment is posted (issuance ↔ account; not counted as earned)."""
+    now = now or timezone.now()
     locked = _locked_adjustment(actor, adjustment)
     issuance = system_account("issuance").pk
     transfer, _created = post_transfer(
@@ -83,8 +90,8 @@ def adjustment_approve(*, actor: Actor, adjustment: Adjustment) -> Adjustment:
         source_type="adjustment",
         source_id=str(locked.pk),
         memo=locked.reason,
+        now=now,
     )
-    now = timezone.now()
     Adjustment.objects.filter(pk=locked.pk).update(
         state=Adjustment.State.APPROVED, decided_by=actor, decided_at=now, transfer=transfer
     )
@@ -94,6 +101,7 @@ def adjustment_approve(*, actor: Actor, adjustment: Adjustment) -> Adjustment:
         target=locked,
         place_path=locked.account.place_path,
         changes={"amount": locked.amount, "transfer": transfer.pk},
+        occurred_at=now,
     )
     adjustment.state, adjustment.decided_by, adjustment.decided_at = Adjustment.State.APPROVED, actor, now
     adjustment.transfer = transfer
@@ -101,9 +109,11 @@ def adjustment_approve(*, actor: Actor, adjustment: Adjustment) -> Adjustment:
 
 
 @transaction.atomic
-def adjustment_refuse(*, actor: Actor, adjustment: Adjustment, reason: str = "") -> Adjustment:
+def adjustment_refuse(
+    *, actor: Actor, adjustment: Adjustment, reason: str = "", now: datetime | None = None
+) -> Adjustment:
+    now = now or timezone.now()
     locked = _locked_adjustment(actor, adjustment)
-    now = timezone.now()
     Adjustment.objects.filter(pk=locked.pk).update(state=Adjustment.State.REFUSED, decided_by=actor, decided_at=now)
     audit_record(
         actor=actor,
@@ -111,6 +121,7 @@ def adjustment_refuse(*, actor: Actor, adjustment: Adjustment, reason: str = "")
         target=locked,
         place_path=locked.account.place_path,
         changes={"reason": (reason or "").strip()},
+        occurred_at=now,
     )
     adjustment.state, adjustment.decided_by, adjustment.decided_at = Adjustment.State.REFUSED, actor, now
     return adjustment

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from django.db import transaction
@@ -158,10 +158,17 @@ def item_create(
 
 @transaction.atomic
 def item_value_change(
-    *, actor: Actor, item: PointItem, value: int, effective_from: date, reason: str
+    *,
+    actor: Actor,
+    item: PointItem,
+    value: int,
+    effective_from: date,
+    reason: str,
+    now: datetime | None = None,
 ) -> PointItemVersion:
     """A new value from ``effective_from`` on (the monthly adjustment). Claims already made keep their value;
     a value can only change from today on, never for days already past."""
+    now = now or timezone.now()
     require_reach(actor, Permission.CATALOGUE_MANAGE, item.owner.path)
     reason = (reason or "").strip()
     errors = {}
@@ -169,7 +176,7 @@ def item_value_change(
         errors["value"] = _("Enter a whole number of points greater than zero.")
     if not reason:
         errors["reason"] = _("Say why the value changes.")
-    if effective_from < timezone.localdate():
+    if effective_from < timezone.localdate(now):
         errors["effective_from"] = _("A value cannot change for days already past.")
     if errors:
         raise ValidationFailed(fields=errors)
@@ -179,7 +186,12 @@ def item_value_change(
         )
     before = item_value_on(item, effective_from, required=False)
     version = PointItemVersion.objects.create(
-        item=item, value=value, effective_from=effective_from, reason=reason[:255], changed_by=actor
+        item=item,
+        value=value,
+        effective_from=effective_from,
+        reason=reason[:255],
+        changed_by=actor,
+        created_at=now,
     )
     audit_record(
         actor=actor,
@@ -187,13 +199,17 @@ def item_value_change(
         target=item,
         place_path=item.owner.path,
         changes={"value": [before.value if before else None, value], "effective_from": effective_from.isoformat()},
+        occurred_at=now,
     )
     return version
 
 
 @transaction.atomic
-def item_set_enabled(*, actor: Actor, community: Place, item: PointItem, enabled: bool) -> CommunityItemSetting:
+def item_set_enabled(
+    *, actor: Actor, community: Place, item: PointItem, enabled: bool, now: datetime | None = None
+) -> CommunityItemSetting:
     """A community switches an item of its catalogue (the district's or its own) off or back on for itself."""
+    now = now or timezone.now()
     require_reach(actor, Permission.CATALOGUE_MANAGE, community.path)
     if community.kind != PlaceKind.COMMUNITY:
         raise ValidationFailed(fields={"community": _("Choose a community.")})
@@ -202,13 +218,14 @@ def item_set_enabled(*, actor: Actor, community: Place, item: PointItem, enabled
     setting, _created = CommunityItemSetting.objects.update_or_create(
         community=community,
         item=item,
-        defaults={"enabled": bool(enabled), "changed_by": actor, "changed_at": timezone.now()},
+        defaults={"enabled": bool(enabled), "changed_by": actor, "changed_at": now},
     )
     audit_record(
         actor=actor,
         action="points.item_enable" if enabled else "points.item_disable",
         target=item,
         place_path=community.path,
+        occurred_at=now,
     )
     return setting
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
@@ -132,9 +132,11 @@ def claim_submit(
     source_type: str = "",
     source_id: str = "",
     idempotency_key: str | None = None,
+    now: datetime | None = None,
 ) -> Claim:
     """Claim points for one piece of service. The value is fixed from the item's version in force on the service
     date. The same ``idempotency_key`` again returns the claim already made."""
+    now = now or timezone.now()
     on_behalf = _require_claimant(actor, account)
     key = (idempotency_key or "").strip() or f"claim-{uuid.uuid4().hex}"
     if len(key) > 120:
@@ -156,6 +158,7 @@ def claim_submit(
                 source_id=source_id,
                 key=key,
                 on_behalf=on_behalf,
+                now=now,
             )
     except IntegrityError as error:
         existing = Claim.objects.filter(idempotency_key=key).first()
@@ -179,6 +182,7 @@ def _claim_submit(
     source_id: str,
     key: str,
     on_behalf: bool,
+    now: datetime,
 ) -> Claim:
     # One claim at a time per account, so the caps and the duplicate check see every earlier claim.
     account = locks.lock_account(account.pk)
@@ -193,7 +197,7 @@ def _claim_submit(
         raise PointsError.ACCOUNT_KIND_NOT_ALLOWED(
             fields={"item": _("Choose an item for this kind of account.")},
         )
-    if not isinstance(service_date, date) or service_date > timezone.localdate():
+    if not isinstance(service_date, date) or service_date > timezone.localdate(now):
         raise PointsError.SERVICE_DATE_FUTURE(
             fields={"service_date": _("Choose today or a day before.")},
         )
@@ -209,7 +213,6 @@ def _claim_submit(
     ).exists():
         raise _duplicate()
     _check_caps(account, item, service_date)
-    now = timezone.now()
     claim = Claim.objects.create(
         account=account,
         item=item,
@@ -227,7 +230,7 @@ def _claim_submit(
         submitted_at=now,
     )
     for photo in photos:
-        ClaimPhoto.objects.create(claim=claim, image=photo)
+        ClaimPhoto.objects.create(claim=claim, image=photo, uploaded_at=now)
     ClaimDecision.objects.create(claim=claim, decision=ClaimDecision.Decision.SUBMIT, actor=actor, decided_at=now)
     audit_record(
         actor=actor,
@@ -241,6 +244,7 @@ def _claim_submit(
             "on_behalf": on_behalf,
             "source": f"{source_type}:{source_id}" if source_type else "",
         },
+        occurred_at=now,
     )
     return claim
 
@@ -347,15 +351,22 @@ def _refresh(target: Claim, source: Claim) -> Claim:
 
 
 @transaction.atomic
-def claim_resubmit(*, actor: Actor, claim: Claim, description: str | None = None, photos: Iterable[Any] = ()) -> Claim:
+def claim_resubmit(
+    *,
+    actor: Actor,
+    claim: Claim,
+    description: str | None = None,
+    photos: Iterable[Any] = (),
+    now: datetime | None = None,
+) -> Claim:
     """The claimant (or the staff who recorded it) answers a return; the claim joins this week's queue."""
+    now = now or timezone.now()
     locked = _locked_claim(claim)
     _require_claimant(actor, locked.account)
     if locked.state != ClaimState.RETURNED:
         raise PointsError.CLAIM_NOT_RETURNED()
     photos = list(photos or ())
     _check_evidence(locked.item, locked.photos.count() + len(photos))
-    now = timezone.now()
     changes: dict[str, Any] = {
         "state": ClaimState.SUBMITTED,
         "review_week": run_key_for("week", now),
@@ -365,22 +376,34 @@ def claim_resubmit(*, actor: Actor, claim: Claim, description: str | None = None
         changes["description"] = description.strip()
     Claim.objects.filter(pk=locked.pk).update(**changes)
     for photo in photos:
-        ClaimPhoto.objects.create(claim=locked, image=photo)
+        ClaimPhoto.objects.create(claim=locked, image=photo, uploaded_at=now)
     ClaimDecision.objects.create(claim=locked, decision=ClaimDecision.Decision.RESUBMIT, actor=actor, decided_at=now)
-    audit_record(actor=actor, action="points.claim_resubmit", target=locked, place_path=locked.account.place_path)
+    audit_record(
+        actor=actor,
+        action="points.claim_resubmit",
+        target=locked,
+        place_path=locked.account.place_path,
+        occurred_at=now,
+    )
     locked.refresh_from_db()
     return _refresh(claim, locked)
 
 
 @transaction.atomic
-def claim_withdraw(*, actor: Actor, claim: Claim) -> Claim:
+def claim_withdraw(*, actor: Actor, claim: Claim, now: datetime | None = None) -> Claim:
+    now = now or timezone.now()
     locked = _locked_claim(claim)
     _require_claimant(actor, locked.account)
     if locked.state not in (ClaimState.SUBMITTED, ClaimState.RETURNED):
         raise PointsError.CLAIM_NOT_PENDING(_("Only a claim still waiting can be withdrawn."))
-    now = timezone.now()
     Claim.objects.filter(pk=locked.pk).update(state=ClaimState.WITHDRAWN, decided_at=now)
     locked.state, locked.decided_at = ClaimState.WITHDRAWN, now
     ClaimDecision.objects.create(claim=locked, decision=ClaimDecision.Decision.WITHDRAW, actor=actor, decided_at=now)
-    audit_record(actor=actor, action="points.claim_withdraw", target=locked, place_path=locked.account.place_path)
+    audit_record(
+        actor=actor,
+        action="points.claim_withdraw",
+        target=locked,
+        place_path=locked.account.place_path,
+        occurred_at=now,
+    )
     return _refresh(claim, locked)

@@ -41,7 +41,7 @@ import time
 import weakref
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from functools import cache
 from typing import Any
 
@@ -207,6 +207,7 @@ def post_transfer(
     memo: str = "",
     reverses: Transfer | None = None,
     effective_date: date | None = None,
+    now: datetime | None = None,
 ) -> tuple[Transfer, bool]:
     """Post one transfer; returns (transfer, created). See the module docstring for the guarantees."""
     if kind not in TRANSFER_KINDS:
@@ -216,7 +217,7 @@ def post_transfer(
         raise ValidationFailed(fields={"idempotency_key": _("Every posting needs an idempotency key (at most 120).")})
     legs = _normalise(legs)
     actor_id = getattr(actor, "pk", None) if getattr(actor, "is_authenticated", False) else None
-    created_at = timezone.now()
+    created_at = now or timezone.now()
     # The transfer's columns in _TRANSFER_COLUMNS order: the statement binds them as they are, and a Transfer
     # instance is only built for the answer.
     values = (
@@ -508,7 +509,12 @@ def _post_single_statement(values: tuple, legs: list[Leg]) -> tuple[Transfer, bo
 
 
 def transfer_reverse(
-    *, transfer: Transfer, actor: Actor | None, reason: str, idempotency_key: str | None = None
+    *,
+    transfer: Transfer,
+    actor: Actor | None,
+    reason: str,
+    idempotency_key: str | None = None,
+    now: datetime | None = None,
 ) -> Transfer:
     """Post the mirror image of ``transfer`` (a transfer is reversed at most once). The original is untouched."""
     reason = (reason or "").strip()
@@ -534,6 +540,7 @@ def transfer_reverse(
         source_id=transfer.source_id,
         memo=reason[:255],
         reverses=transfer,
+        now=now,
     )
     return reversal
 
@@ -552,6 +559,7 @@ def points_hold(
     actor: Actor | None,
     source_type: str = "",
     source_id: str = "",
+    now: datetime | None = None,
 ) -> Transfer:
     """Reserve ``amount`` of the account's balance (balance → held on the same account)."""
     amount = _positive(amount)
@@ -562,6 +570,7 @@ def points_hold(
         actor=actor,
         source_type=source_type,
         source_id=source_id,
+        now=now,
     )
     return transfer
 
@@ -574,6 +583,7 @@ def points_capture(
     actor: Actor | None,
     source_type: str = "",
     source_id: str = "",
+    now: datetime | None = None,
 ) -> Transfer:
     """Spend held points (held → the "spent" system account)."""
     amount = _positive(amount)
@@ -584,6 +594,7 @@ def points_capture(
         actor=actor,
         source_type=source_type,
         source_id=source_id,
+        now=now,
     )
     return transfer
 
@@ -596,6 +607,7 @@ def points_release(
     actor: Actor | None,
     source_type: str = "",
     source_id: str = "",
+    now: datetime | None = None,
 ) -> Transfer:
     """Give held points back to the balance (held → balance on the same account)."""
     amount = _positive(amount)
@@ -606,6 +618,7 @@ def points_release(
         actor=actor,
         source_type=source_type,
         source_id=source_id,
+        now=now,
     )
     return transfer
 

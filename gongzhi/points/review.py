@@ -18,6 +18,7 @@ and raises a ``DomainError`` (nothing written) when it refuses.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from django.db import connection, transaction
@@ -51,11 +52,12 @@ def _not_pending(claim: Claim) -> DomainError:
 
 
 @transaction.atomic
-def claim_approve(*, actor: Actor, claim: Claim) -> Claim:
+def claim_approve(*, actor: Actor, claim: Claim, now: datetime | None = None) -> Claim:
     """Approve a claim and post its award (issuance → account, counted as earned; key "claim:<id>").
 
     Items needing two reviewers take a first approval and then a second by someone else.
     """
+    now = now or timezone.now()
     locked = _locked_claim(claim)
     _require_reviewer(actor, locked)
     if locked.state != ClaimState.SUBMITTED:
@@ -66,7 +68,6 @@ def claim_approve(*, actor: Actor, claim: Claim) -> Claim:
         raise PointsError.MONTH_CLOSED(
             _("That month's points have already been published; this claim can no longer be approved."),
         )
-    now = timezone.now()
     if locked.item.two_reviewers:
         if locked.first_approver_id is None:
             Claim.objects.filter(pk=locked.pk).update(first_approver=actor)
@@ -75,7 +76,11 @@ def claim_approve(*, actor: Actor, claim: Claim) -> Claim:
                 claim=locked, decision=ClaimDecision.Decision.FIRST_APPROVAL, actor=actor, decided_at=now
             )
             audit_record(
-                actor=actor, action="points.claim_first_approval", target=locked, place_path=locked.community.path
+                actor=actor,
+                action="points.claim_first_approval",
+                target=locked,
+                place_path=locked.community.path,
+                occurred_at=now,
             )
             return _refresh(claim, locked)
         if locked.first_approver_id == actor.pk:
@@ -92,6 +97,7 @@ def claim_approve(*, actor: Actor, claim: Claim) -> Claim:
         source_id=str(locked.pk),
         memo=locked.item.name[:255],
         effective_date=timezone.localdate(now),
+        now=now,
     )
     _record_decision(
         locked,
@@ -142,7 +148,7 @@ def _record_decision(
     state: str,
     decision: str,
     reason: str,
-    now: Any,
+    now: datetime,
     transfer_id: int | None = None,
     changes: dict | None = None,
 ) -> None:
@@ -153,6 +159,7 @@ def _record_decision(
         target=locked,
         place_path=locked.community.path,
         changes=changes if changes is not None else {"reason": reason},
+        occurred_at=now,
     )
     if connection.vendor == "postgresql" and ledger.USE_SINGLE_STATEMENT:
         params: list[Any] = [state, now, transfer_id, locked.pk, decision, actor.pk, reason, now]
@@ -181,17 +188,26 @@ def _reason(reason: str) -> str:
     return reason
 
 
-def _decide(*, actor: Actor, claim: Claim, state: str, decision: str, reason: str, allowed: tuple[str, ...]) -> Claim:
+def _decide(
+    *,
+    actor: Actor,
+    claim: Claim,
+    state: str,
+    decision: str,
+    reason: str,
+    allowed: tuple[str, ...],
+    now: datetime | None,
+) -> Claim:
     locked = _locked_claim(claim)
     _require_reviewer(actor, locked)
     if locked.state not in allowed:
         raise _not_pending(locked)
-    _record_decision(locked, actor=actor, state=state, decision=decision, reason=reason, now=timezone.now())
+    _record_decision(locked, actor=actor, state=state, decision=decision, reason=reason, now=now or timezone.now())
     return _refresh(claim, locked)
 
 
 @transaction.atomic
-def claim_reject(*, actor: Actor, claim: Claim, reason: str) -> Claim:
+def claim_reject(*, actor: Actor, claim: Claim, reason: str, now: datetime | None = None) -> Claim:
     reason = _reason(reason)
     return _decide(
         actor=actor,
@@ -200,11 +216,12 @@ def claim_reject(*, actor: Actor, claim: Claim, reason: str) -> Claim:
         decision=ClaimDecision.Decision.REJECT,
         reason=reason,
         allowed=(ClaimState.SUBMITTED, ClaimState.RETURNED),
+        now=now,
     )
 
 
 @transaction.atomic
-def claim_return(*, actor: Actor, claim: Claim, reason: str) -> Claim:
+def claim_return(*, actor: Actor, claim: Claim, reason: str, now: datetime | None = None) -> Claim:
     """Send a claim back to the claimant for more information."""
     reason = _reason(reason)
     return _decide(
@@ -214,14 +231,18 @@ def claim_return(*, actor: Actor, claim: Claim, reason: str) -> Claim:
         decision=ClaimDecision.Decision.RETURN,
         reason=reason,
         allowed=(ClaimState.SUBMITTED,),
+        now=now,
     )
 
 
-def claims_review_batch(*, actor: Actor, claim_ids: Iterable[int], decision: str, reason: str = "") -> dict:
+def claims_review_batch(
+    *, actor: Actor, claim_ids: Iterable[int], decision: str, reason: str = "", now: datetime | None = None
+) -> dict:
     """Approve or reject many claims; each in its own savepoint, so one refusal does not stop the others.
 
     Returns ``{"succeeded": [ids], "failed": {id: {"code": ..., "message": ...}}}``.
     """
+    now = now or timezone.now()
     if decision not in ("approve", "reject"):
         raise ValidationFailed(fields={"decision": _("Choose approve or reject.")})
     if decision == "reject":
@@ -242,9 +263,9 @@ def claims_review_batch(*, actor: Actor, claim_ids: Iterable[int], decision: str
                     if not Claim.objects.filter(pk=claim_id).exists():
                         raise NotFound()
                     if decision == "approve":
-                        claim_approve(actor=actor, claim=claim)
+                        claim_approve(actor=actor, claim=claim, now=now)
                     else:
-                        claim_reject(actor=actor, claim=claim, reason=reason)
+                        claim_reject(actor=actor, claim=claim, reason=reason, now=now)
                 succeeded.append(claim_id)
             except DomainError as error:
                 failed[claim_id] = {"code": error.code, "message": str(error.message)}
@@ -254,18 +275,21 @@ def claims_review_batch(*, actor: Actor, claim_ids: Iterable[int], decision: str
 REVIEW_DECISIONS = ("approve", "reject", "return")
 
 
-def review_decide_many(*, actor: Actor, claim_ids: list[int], decision: str, reason: str = "") -> dict:
+def review_decide_many(
+    *, actor: Actor, claim_ids: list[int], decision: str, reason: str = "", now: datetime | None = None
+) -> dict:
     """Approve / reject (one batch, ``claims_review_batch``) or return (one ``claim_return`` per claim) many claims:
     the review queue's page and the API's batch both decide through this.
 
     Returns ``{"succeeded": [ids], "failed": {id: {"code", "message"}}}``.
     """
+    now = now or timezone.now()
     if decision not in REVIEW_DECISIONS:
         raise ValidationFailed(fields={"decision": _("Choose approve, reject or return.")})
     if not claim_ids:
         raise ValidationFailed(_("Select at least one claim."), fields={"claim_ids": _("Select at least one claim.")})
     if decision in ("approve", "reject"):
-        return claims_review_batch(actor=actor, claim_ids=claim_ids, decision=decision, reason=reason)
+        return claims_review_batch(actor=actor, claim_ids=claim_ids, decision=decision, reason=reason, now=now)
     if not (reason or "").strip():
         raise ValidationFailed(fields={"reason": _("Give a reason.")})
     succeeded: list[int] = []
@@ -275,7 +299,7 @@ def review_decide_many(*, actor: Actor, claim_ids: list[int], decision: str, rea
             claim = Claim.objects.select_related("community", "account").filter(pk=claim_id).first()
             if claim is None:
                 raise NotFound()
-            claim_return(actor=actor, claim=claim, reason=reason)
+            claim_return(actor=actor, claim=claim, reason=reason, now=now)
             succeeded.append(claim_id)
         except DomainError as error:
             failed[claim_id] = {"code": error.code, "message": str(error.message)}
@@ -283,8 +307,9 @@ def review_decide_many(*, actor: Actor, claim_ids: list[int], decision: str, rea
 
 
 @transaction.atomic
-def claim_reverse(*, actor: Actor, claim: Claim, reason: str) -> Transfer:
+def claim_reverse(*, actor: Actor, claim: Claim, reason: str, now: datetime | None = None) -> Transfer:
     """Take back an approved claim's points with a reversing transfer (an upheld objection, a mistake)."""
+    now = now or timezone.now()
     reason = _reason(reason)
     locked = _locked_claim(claim)
     require_reach(actor, Permission.CLAIM_REVIEW, locked.community.path)
@@ -295,8 +320,8 @@ def claim_reverse(*, actor: Actor, claim: Claim, reason: str) -> Transfer:
         actor=actor,
         reason=reason,
         idempotency_key=f"claim-reverse:{locked.pk}",
+        now=now,
     )
-    now = timezone.now()
     Claim.objects.filter(pk=locked.pk).update(state=ClaimState.REVERSED, decided_at=now)
     locked.state, locked.decided_at = ClaimState.REVERSED, now
     ClaimDecision.objects.create(
@@ -308,6 +333,7 @@ def claim_reverse(*, actor: Actor, claim: Claim, reason: str) -> Transfer:
         target=locked,
         place_path=locked.community.path,
         changes={"reason": reason, "reversal": reversal.pk},
+        occurred_at=now,
     )
     _refresh(claim, locked)
     return reversal
