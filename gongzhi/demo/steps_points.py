@@ -202,6 +202,7 @@ class _Builder:
             value=5,
             effective_from=_month_start(self.today, -1),
             reason="月度调整：独居老人探访纳入重点任务",
+            now=self.now,
         )
         self.count("point_item", len(items))
         return items
@@ -405,19 +406,19 @@ class _Builder:
             seen.add(key)
             main = row.community_id == self.main.pk
             actor = row.login or (self.secretary if main else self.admin)
-            with self.context.clock(row.submitted):
-                try:
-                    claim = claim_submit(
-                        actor=actor,
-                        account=row.account,
-                        item=row.item,
-                        service_date=row.day,
-                        description=self.rng.choice(("", "", "组织居民参与", "和楼栋长一起", "上午两小时")),
-                        idempotency_key=f"demo:{row.account.pk}:{row.item.pk}:{row.day:%Y%m%d}",
-                    )
-                except DomainError:  # a cap reached: people claim what the rules let them
-                    self.count("claim_refused")
-                    continue
+            try:
+                claim = claim_submit(
+                    actor=actor,
+                    account=row.account,
+                    item=row.item,
+                    service_date=row.day,
+                    description=self.rng.choice(("", "", "组织居民参与", "和楼栋长一起", "上午两小时")),
+                    idempotency_key=f"demo:{row.account.pk}:{row.item.pk}:{row.day:%Y%m%d}",
+                    now=row.submitted,
+                )
+            except DomainError:  # a cap reached: people claim what the rules let them
+                self.count("claim_refused")
+                continue
             self.count("claim")
             if self.waits(row.submitted, row.day, times):
                 self.count("claim_waiting")
@@ -448,19 +449,18 @@ class _Builder:
             return
         reviewed = self.review_moment(claim.submitted_at, claim.service_date, times)
         first_reviewer = self.reviewer if main else self.admin
-        with self.context.clock(reviewed):
-            roll = 1.0 if sure else self.rng.random()
-            if roll < 0.03:
-                claim_reject(actor=first_reviewer, claim=claim, reason=self.rng.choice(REJECT_REASONS))
-                self.count("claim_rejected")
-                return
-            if roll < 0.10 and claim.service_date >= _month_start(self.today):
-                claim_return(actor=first_reviewer, claim=claim, reason=self.rng.choice(RETURN_REASONS))
-                self.count("claim_returned")
-                return
-            claim_approve(actor=first_reviewer, claim=claim)
-            if claim.state == ClaimState.SUBMITTED:  # a two-reviewer item: the secretary is the second
-                claim_approve(actor=self.secretary, claim=claim)
+        roll = 1.0 if sure else self.rng.random()
+        if roll < 0.03:
+            claim_reject(actor=first_reviewer, claim=claim, reason=self.rng.choice(REJECT_REASONS), now=reviewed)
+            self.count("claim_rejected")
+            return
+        if roll < 0.10 and claim.service_date >= _month_start(self.today):
+            claim_return(actor=first_reviewer, claim=claim, reason=self.rng.choice(RETURN_REASONS), now=reviewed)
+            self.count("claim_returned")
+            return
+        claim_approve(actor=first_reviewer, claim=claim, now=reviewed)
+        if claim.state == ClaimState.SUBMITTED:  # a two-reviewer item: the secretary is the second
+            claim_approve(actor=self.secretary, claim=claim, now=reviewed)
         self.count("claim_approved")
 
     def review_old(self, claim, times: dict[date, datetime]) -> None:
@@ -474,11 +474,10 @@ class _Builder:
         try:
             self.review(claim, times, sure=False, main=main)
         except DomainError:  # its month is published: the committee asks for it again in an open month
-            with self.context.clock(self.now):
-                try:
-                    claim_reject(actor=self.reviewer if main else self.admin, claim=claim, reason=LATE_REASON)
-                except DomainError:
-                    return
+            try:
+                claim_reject(actor=self.reviewer if main else self.admin, claim=claim, reason=LATE_REASON, now=self.now)
+            except DomainError:
+                return
             self.count("claim_rejected")
 
     # ------------------------------------------------------------ objections

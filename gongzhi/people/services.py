@@ -9,7 +9,7 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -44,20 +44,21 @@ from .models import (
 # ---------------------------------------------------------------- login and lockout
 
 
-def account_is_locked(account: Any) -> bool:
+def account_is_locked(account: Any, *, now: datetime | None = None) -> bool:
     locked_until = getattr(account, "locked_until", None)
-    return bool(locked_until and locked_until > timezone.now())
+    return bool(locked_until and locked_until > (now or timezone.now()))
 
 
-def login_attempt(*, username: str, password: str, request: Any = None) -> Account:
+def login_attempt(*, username: str, password: str, request: Any = None, now: datetime | None = None) -> Account:
     """Check a username and password. Returns the account, or raises InvalidCredentials / Locked.
 
     Failures inside the window are counted with F() updates (no lost increments under concurrent attempts);
     reaching the limit locks the account. A success resets the count. Every outcome is audited.
     """
+    now = now or timezone.now()
     username = (username or "").strip()
     account = Account.objects.filter(username=username).first()
-    if account is not None and account_is_locked(account):
+    if account is not None and account_is_locked(account, now=now):
         audit_record(actor=None, actor_label=username, action="auth.login_locked", target=account)
         raise Locked(
             _("Too many failed logins. Try again after %(time)s.")
@@ -70,9 +71,9 @@ def login_attempt(*, username: str, password: str, request: Any = None) -> Accou
         audit_record(actor=user, action="auth.login", target=user)
         return user
     if account is not None:
-        _count_failure(account)
+        _count_failure(account, now=now)
     audit_record(actor=None, actor_label=username[:150], action="auth.login_failed", target=account)
-    account_locked = account is not None and account_is_locked(Account.objects.get(pk=account.pk))
+    account_locked = account is not None and account_is_locked(Account.objects.get(pk=account.pk), now=now)
     if account_locked:
         raise Locked(
             _("Too many failed logins. This account is locked for %(minutes)d minutes.")
@@ -81,8 +82,7 @@ def login_attempt(*, username: str, password: str, request: Any = None) -> Accou
     raise PeopleError.INVALID_CREDENTIALS()
 
 
-def _count_failure(account: Account) -> None:
-    now = timezone.now()
+def _count_failure(account: Account, *, now: datetime) -> None:
     window_start = now - timedelta(minutes=settings.GONGZHI_LOGIN_FAILURE_WINDOW_MINUTES)
     with transaction.atomic():
         # A failure after the window has passed starts a new count.
@@ -121,31 +121,33 @@ def _token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def api_token_issue(*, account: Account) -> str:
+def api_token_issue(*, account: Account, now: datetime | None = None) -> str:
     """Create a bearer token for ``account`` and return it; only its digest is kept."""
+    now = now or timezone.now()
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with transaction.atomic():
         ApiToken.objects.create(
             account=account,
             digest=_token_digest(token),
             prefix=token[:8],
-            expires_at=timezone.now() + timedelta(days=settings.GONGZHI_API_TOKEN_DAYS),
+            expires_at=now + timedelta(days=settings.GONGZHI_API_TOKEN_DAYS),
+            created_at=now,
         )
-        audit_record(actor=account, action="auth.token_issued", target=account)
+        audit_record(actor=account, action="auth.token_issued", target=account, occurred_at=now)
     return token
 
 
-def api_token_authenticate(token: str) -> Account | None:
+def api_token_authenticate(token: str, *, now: datetime | None = None) -> Account | None:
     """The active account behind a live token, or None."""
     if not token or not token.startswith(TOKEN_PREFIX):
         return None
-    now = timezone.now()
+    now = now or timezone.now()
     record = (
         ApiToken.objects.select_related("account")
         .filter(digest=_token_digest(token), revoked_at__isnull=True, expires_at__gt=now)
         .first()
     )
-    if record is None or not record.account.is_active or account_is_locked(record.account):
+    if record is None or not record.account.is_active or account_is_locked(record.account, now=now):
         return None
     # Touch at most once a minute so reads do not turn into writes on every request.
     if record.last_used_at is None or record.last_used_at < now - timedelta(minutes=1):
@@ -153,12 +155,13 @@ def api_token_authenticate(token: str) -> Account | None:
     return record.account
 
 
-def api_token_revoke(*, account: Account, token: str) -> None:
+def api_token_revoke(*, account: Account, token: str, now: datetime | None = None) -> None:
+    now = now or timezone.now()
     with transaction.atomic():
         ApiToken.objects.filter(account=account, digest=_token_digest(token), revoked_at__isnull=True).update(
-            revoked_at=timezone.now()
+            revoked_at=now
         )
-        audit_record(actor=account, action="auth.token_revoked", target=account)
+        audit_record(actor=account, action="auth.token_revoked", target=account, occurred_at=now)
 
 
 # ---------------------------------------------------------------- preferences
@@ -224,9 +227,11 @@ def role_assign(
     place: Place,
     organisation: Organisation | None = None,
     starts_on: date | None = None,
+    now: datetime | None = None,
 ) -> RoleAssignment:
     """Give ``account`` a role on ``place``. The actor must be able to assign roles over ``place``, and may not
     grant a management role ranked at or above their own."""
+    now = now or timezone.now()
     role_assign_check(actor=actor, account=account, role=role, place=place, organisation=organisation)
     try:
         with transaction.atomic():
@@ -235,8 +240,9 @@ def role_assign(
                 role=role,
                 place=place,
                 organisation=organisation,
-                starts_on=starts_on or timezone.localdate(),
+                starts_on=starts_on or timezone.localdate(now),
                 granted_by=actor if actor.is_authenticated else None,
+                created_at=now,
             )
     except IntegrityError:
         # Two managers granting the same role at once: the unique constraint lets one through.
@@ -247,16 +253,20 @@ def role_assign(
         target=assignment,
         place_path=place.path,
         changes={"account": [None, account.username], "role": [None, role], "place": [None, place.pk]},
+        occurred_at=now,
     )
     forget_grants(account)
     return assignment
 
 
 @transaction.atomic
-def role_end(*, actor: Actor, assignment: RoleAssignment, ends_on: date | None = None) -> RoleAssignment:
+def role_end(
+    *, actor: Actor, assignment: RoleAssignment, ends_on: date | None = None, now: datetime | None = None
+) -> RoleAssignment:
     """End a role (kept for history, never deleted)."""
+    now = now or timezone.now()
     require_reach(actor, Permission.ROLE_ASSIGN, assignment.place.path)
-    ends_on = ends_on or timezone.localdate()
+    ends_on = ends_on or timezone.localdate(now)
     if ends_on < assignment.starts_on:
         raise ValidationFailed(fields={"ends_on": _("The end date is before the start date.")})
     RoleAssignment.objects.filter(pk=assignment.pk).update(ends_on=ends_on)
@@ -267,6 +277,7 @@ def role_end(*, actor: Actor, assignment: RoleAssignment, ends_on: date | None =
         target=assignment,
         place_path=assignment.place.path,
         changes={"ends_on": [None, ends_on.isoformat()]},
+        occurred_at=now,
     )
     forget_grants(assignment.account)
     return assignment
@@ -310,7 +321,7 @@ class ResidentInput:
     tags: tuple[str, ...] = ()
 
 
-def resident_clean(data: ResidentInput) -> dict[str, Any]:
+def resident_clean(data: ResidentInput, *, now: datetime | None = None) -> dict[str, Any]:
     """Validate one resident's fields; raise ValidationFailed with every bad field at once."""
     errors: dict[str, str] = {}
     name = (data.name or "").strip()
@@ -328,7 +339,7 @@ def resident_clean(data: ResidentInput) -> dict[str, Any]:
     number = (data.id_card_number or "").strip().upper()
     if number and not id_card_is_valid(number):
         errors["id_card_number"] = _("This is not a valid 18-digit ID card number.")
-    if data.birth_date and data.birth_date > timezone.localdate():
+    if data.birth_date and data.birth_date > timezone.localdate(now or timezone.now()):
         errors["birth_date"] = _("The birth date is in the future.")
     if data.household is not None and data.household.kind != PlaceKind.HOUSEHOLD:
         errors["household"] = _("Choose a household.")
@@ -361,15 +372,16 @@ def resident_clean(data: ResidentInput) -> dict[str, Any]:
 
 
 @transaction.atomic
-def resident_create(*, actor: Actor, data: ResidentInput) -> Resident:
+def resident_create(*, actor: Actor, data: ResidentInput, now: datetime | None = None) -> Resident:
     """Register a resident in a household the actor reaches for imports or management."""
-    cleaned = resident_clean(data)
+    now = now or timezone.now()
+    cleaned = resident_clean(data, now=now)
     if data.household is None:
         raise ValidationFailed(fields={"household": _("Choose a household.")})
     require_reach(actor, Permission.ROSTER_IMPORT, data.household.path)
     if cleaned.get("id_card_digest") and Resident.objects.filter(id_card_digest=cleaned["id_card_digest"]).exists():
         raise PeopleError.DUPLICATE_ID_CARD(fields={"id_card_number": _("Already registered.")})
-    resident = Resident.objects.create(**cleaned)
+    resident = Resident.objects.create(**cleaned, created_at=now)
     ResidentTag.objects.bulk_create([ResidentTag(resident=resident, code=tag) for tag in sorted(set(data.tags))])
     audit_record(
         actor=actor,
@@ -377,6 +389,7 @@ def resident_create(*, actor: Actor, data: ResidentInput) -> Resident:
         target=resident,
         place_path=data.household.path,
         changes={"name": [None, resident.name], "household": [None, data.household.pk]},
+        occurred_at=now,
     )
     return resident
 

@@ -327,7 +327,7 @@ def objection_uphold(
         )
         if not belongs:
             raise ValidationFailed(fields={"claim": _("This claim is not in this month's list.")})
-        reversal = claim_reverse(actor=actor, claim=target, reason=reason)
+        reversal = claim_reverse(actor=actor, claim=target, reason=reason, now=now)
         locked.state = Objection.State.UPHELD
         locked.claim = target
         locked.decided_by = actor

@@ -5,6 +5,7 @@ Services and selectors both ask these; an answer of "no" becomes the same NotFou
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
@@ -27,16 +28,18 @@ def _signed_in(actor: MaybeAnonymousActor | None) -> bool:
     return actor is not None and getattr(actor, "is_authenticated", False) and actor.is_active
 
 
-def clerk_merchant_ids(actor: MaybeAnonymousActor | None) -> set[int]:
-    """Ids of the merchants the actor is a clerk of today (Role.MERCHANT_CLERK with an organisation)."""
+def clerk_merchant_ids(actor: MaybeAnonymousActor | None, *, now: datetime | None = None) -> set[int]:
+    """Ids of the merchants the actor is a clerk of on the day of ``now`` (default: today; Role.MERCHANT_CLERK
+    with an organisation)."""
     if not _signed_in(actor):
         return set()
-    account: Any = actor  # signed in: an Account, which keeps the answer for the rest of the request
+    day = timezone.localdate(now or timezone.now())
+    account: Any = actor  # signed in: an Account, which keeps the answer (per day) for the rest of the request
     cached = getattr(account, "_gongzhi_clerk_of", None)
-    if cached is not None:
-        return cached
+    if cached is not None and cached[0] == day:
+        return cached[1]
     ids = set(
-        RoleAssignment.objects.current(on=timezone.localdate())
+        RoleAssignment.objects.current(on=day)
         .filter(
             account_id=account.pk,
             role=Role.MERCHANT_CLERK,
@@ -46,7 +49,7 @@ def clerk_merchant_ids(actor: MaybeAnonymousActor | None) -> set[int]:
         )
         .values_list("organisation_id", flat=True)
     )
-    account._gongzhi_clerk_of = ids
+    account._gongzhi_clerk_of = (day, ids)
     return ids
 
 

@@ -384,12 +384,13 @@ def month_bounds(month: date) -> tuple[datetime, datetime]:
     )
 
 
-def parse_month(text: str | None) -> date:
+def parse_month(text: str | None, *, now: datetime | None = None) -> date:
+    """The first day of the month written ``YYYY-MM``; the month of ``now`` (default: this one) if unreadable."""
     try:
         year, month = (int(part) for part in (text or "").split("-"))
         return date(year, month, 1)
     except (TypeError, ValueError):
-        return timezone.localdate().replace(day=1)
+        return timezone.localdate(now or timezone.now()).replace(day=1)
 
 
 @dataclass

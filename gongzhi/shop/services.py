@@ -240,6 +240,7 @@ def redemption_place(
             actor=actor,
             source_type="shop.offer",
             source_id=str(offer.pk),
+            now=now,
         )
         redemption = Redemption(
             offer=offer,
@@ -349,6 +350,7 @@ def redemption_verify(
             actor=actor,
             source_type="shop.redemption",
             source_id=str(redemption.pk),
+            now=now,
         )
         redemption.state = Redemption.State.COMPLETED
         redemption.verified_by = actor
@@ -385,6 +387,7 @@ def _release(
             actor=actor,
             source_type="shop.redemption",
             source_id=str(locked.pk),
+            now=now,
         )
         Offer.objects.filter(pk=locked.offer_id).update(stock=F("stock") + locked.quantity)
         StockMovement.objects.create(
