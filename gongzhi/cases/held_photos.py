@@ -3,8 +3,9 @@
 When a form with photos comes back with errors, the photos already checked (``clean_photos``: pictures only,
 re-encoded without EXIF) are kept in the private file storage under ``cases/held/<account id>/<token>/`` and the
 form carries the token in a hidden field. The next try uses them unless new photos are chosen (or the person
-drops them). Only the account that held them can use a token; holds older than a day are swept away whenever the
-same account holds photos again, and a hold is removed once the request is sent.
+drops them). Only the account that held them can use a token; a hold is removed once the request is sent, and
+holds older than a day are swept by the daily job ``cases.sweep_held_photos``, so a picture of a resident's home
+never stays behind because nobody came back to the form.
 """
 
 from __future__ import annotations
@@ -12,17 +13,19 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.utils import timezone
+
+from gongzhi.core.uploads import IMAGES
 
 FOLDER = "cases/held"
 KEPT_FOR = timedelta(days=1)
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
-_CONTENT_TYPES = {".jpg": "image/jpeg", ".png": "image/png", ".webp": "image/webp"}
+# Held photos went through clean_photos, so they are one of the re-encoded picture kinds.
+_CONTENT_TYPES = {kind.suffix: kind.content_type for kind in IMAGES}
 
 
 @dataclass(frozen=True)
@@ -56,29 +59,38 @@ def release(actor: Any, token: str) -> None:
         default_storage.delete(f"{folder}/{name}")
 
 
-def _sweep(actor: Any) -> None:
-    """Remove this account's holds older than a day."""
-    root = f"{FOLDER}/{int(actor.pk)}"
+def _folders(root: str) -> list[str]:
     try:
-        tokens = default_storage.listdir(root)[0]
+        return sorted(default_storage.listdir(root)[0])
     except (FileNotFoundError, NotADirectoryError):
-        return
-    cutoff = timezone.now() - KEPT_FOR
-    for token in tokens:
-        names = _listing(f"{root}/{token}")
-        try:
-            stale = all(default_storage.get_modified_time(f"{root}/{token}/{name}") < cutoff for name in names)
-        except (NotImplementedError, OSError):
-            stale = False
-        if stale:
-            release(actor, token)
+        return []
+
+
+def held_photos_sweep(*, now: datetime) -> dict[str, int]:
+    """Remove every hold whose photos are all older than ``KEPT_FOR`` at ``now``; idempotent."""
+    cutoff = now - KEPT_FOR
+    removed = 0
+    for account_id in _folders(FOLDER):
+        for token in _folders(f"{FOLDER}/{account_id}"):
+            folder = f"{FOLDER}/{account_id}/{token}"
+            names = _listing(folder)
+            if not names:  # emptied already (sent, dropped or swept)
+                continue
+            try:
+                stale = all(default_storage.get_modified_time(f"{folder}/{name}") < cutoff for name in names)
+            except (NotImplementedError, OSError):
+                stale = False
+            if stale:
+                for name in names:
+                    default_storage.delete(f"{folder}/{name}")
+                removed += 1
+    return {"holds_removed": removed}
 
 
 def hold(actor: Any, photos: list[Any], *, token: str = "") -> Held | None:
     """Keep checked photos for the next try of the form; returns the token and the names to show (None if none)."""
     if not photos or getattr(actor, "pk", None) is None:
         return None
-    _sweep(actor)
     if token and _TOKEN.match(token):
         release(actor, token)
     else:

@@ -9,7 +9,7 @@ places, one case per new work order) is ``hotline.py``.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.contrib import messages
@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from gongzhi.core.access import reach
 from gongzhi.core.errors import DomainError, NotFound, ValidationFailed
+from gongzhi.core.imports import access_import_progress, import_progress_context
 from gongzhi.core.models import Progress
 from gongzhi.core.roles import Permission
 from gongzhi.core.views_support import domain_errors
@@ -35,7 +36,6 @@ from .transitions import TEXT_MAX
 
 CHOICE_LIMIT = 500
 HOTLINE_ERRORS_SHOWN = 300
-STALLED_AFTER = timedelta(minutes=10)
 
 
 def _hotline_places(user, permission: str) -> list[Place]:
@@ -142,19 +142,7 @@ def hotline_import_page(request):
 @require_GET
 def hotline_progress(request, progress_id: int):
     """The import's progress; htmx polls the status part until it is finished. Only its owner sees it."""
-    progress = Progress.objects.filter(pk=progress_id, owner_id=request.user.pk, kind=PROGRESS_KIND).first()
-    if progress is None:
-        raise NotFound()
-    result = progress.result or {}
-    errors = result.get("errors") or []
-    context = {
-        "progress": progress,
-        "result": result,
-        "finished": progress.status in (Progress.Status.SUCCEEDED, Progress.Status.FAILED),
-        "stalled": progress.status in (Progress.Status.PENDING, Progress.Status.RUNNING)
-        and timezone.now() - progress.updated_at > STALLED_AFTER,
-        "errors": errors[:HOTLINE_ERRORS_SHOWN],
-        "errors_more": max(len(errors) - HOTLINE_ERRORS_SHOWN, 0),
-    }
+    progress = access_import_progress(request.user, progress_id, kind=PROGRESS_KIND)
+    context = import_progress_context(progress, now=timezone.now(), errors_shown=HOTLINE_ERRORS_SHOWN)
     template = "cases/_hotline_status.html" if request.htmx else "cases/hotline_progress.html"
     return render(request, template, context)

@@ -150,6 +150,14 @@ def notification_digest(*, run_key: str, now: datetime) -> dict:
     return send_notification_digests(now=now)
 
 
+@periodic_job(name="cases.sweep_held_photos", every="day", at="04:10", atomic=False)
+def sweep_held_photos(*, run_key: str, now: datetime) -> dict:
+    """Photos held for a form that was never sent again are deleted after a day (held_photos.py)."""
+    from .held_photos import held_photos_sweep
+
+    return held_photos_sweep(now=now)
+
+
 @periodic_job(name="cases.weekly_visit_summaries", every="week", at="06:00", atomic=False)
 def weekly_visit_summaries(*, run_key: str, now: datetime) -> dict:
     """Monday morning: each building head's (and every visitor's) summary of last week's visits goes to their inbox

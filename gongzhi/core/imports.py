@@ -21,6 +21,7 @@ import contextlib
 import logging
 import uuid
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,12 +35,16 @@ from django.utils.translation import gettext as _
 from . import jobs
 from .actors import Actor
 from .context import Origin, current_origin, origin
-from .errors import DomainError
+from .errors import DomainError, NotFound
 from .models import Progress
 
 logger = logging.getLogger(__name__)
 
 Notify = Callable[[str, int, int], None]
+
+# A running import reports at every phase and every few hundred rows; ten minutes of silence is worth telling the
+# person (its page offers to upload again). The hourly housekeeping job gives up on it after two hours.
+STALLED_AFTER = timedelta(minutes=10)
 
 
 def import_folder(folder: str) -> Path:
@@ -168,3 +173,30 @@ def run_import(
         finally:
             with contextlib.suppress(OSError):
                 path.unlink()
+
+
+# ---------------------------------------------------------------- the progress page
+
+
+def access_import_progress(actor: Actor, progress_id: int, *, kind: str) -> Progress:
+    """The import's progress if ``actor`` started it; NotFound otherwise (someone else's looks like none)."""
+    progress = Progress.objects.filter(pk=progress_id, owner_id=actor.pk, kind=kind).first()
+    if progress is None:
+        raise NotFound()
+    return progress
+
+
+def import_progress_context(progress: Progress, *, now: datetime, errors_shown: int) -> dict[str, Any]:
+    """What every import's progress page shows: finished or stalled, the report, the first ``errors_shown`` rows
+    in error and how many more there are."""
+    result = progress.result or {}
+    errors = result.get("errors") or []
+    return {
+        "progress": progress,
+        "result": result,
+        "finished": progress.status in (Progress.Status.SUCCEEDED, Progress.Status.FAILED),
+        "stalled": progress.status in (Progress.Status.PENDING, Progress.Status.RUNNING)
+        and now - progress.updated_at > STALLED_AFTER,
+        "errors": errors[:errors_shown],
+        "errors_more": max(int(result.get("error_count") or len(errors)) - errors_shown, 0),
+    }

@@ -7,8 +7,6 @@ leave and come back: /roster/ lists their recent imports. Only the owner of an i
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
@@ -19,6 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from gongzhi.core.access import reach
 from gongzhi.core.errors import NotFound
+from gongzhi.core.imports import access_import_progress, import_progress_context
 from gongzhi.core.models import Progress
 from gongzhi.core.roles import Permission
 from gongzhi.core.views_support import domain_errors
@@ -33,7 +32,6 @@ from .roster_template import roster_error_workbook, roster_template_workbook
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 RECENT_IMPORTS = 20
 ERRORS_SHOWN = 200
-STALLED_AFTER = timedelta(minutes=10)
 
 
 def _require_importer(actor) -> None:
@@ -50,13 +48,6 @@ def _access_community(actor, community_id) -> Place:
     if community.kind != PlaceKind.COMMUNITY:
         raise NotFound()
     return community
-
-
-def _own_progress(actor, progress_id: int) -> Progress:
-    progress = Progress.objects.filter(pk=progress_id, owner_id=actor.pk, kind=PROGRESS_KIND).first()
-    if progress is None:
-        raise NotFound()
-    return progress
 
 
 @login_required
@@ -102,20 +93,10 @@ def roster_index(request):
 @require_GET
 def roster_progress(request, progress_id: int):
     """The progress of one import; htmx polls the status fragment until it is finished."""
-    progress = _own_progress(request.user, progress_id)
-    result = progress.result or {}
-    errors = result.get("errors") or []
-    context = {
-        "progress": progress,
-        "result": result,
-        "finished": progress.status in (Progress.Status.SUCCEEDED, Progress.Status.FAILED),
-        "stalled": progress.status in (Progress.Status.PENDING, Progress.Status.RUNNING)
-        and timezone.now() - progress.updated_at > STALLED_AFTER,
-        "errors": errors[:ERRORS_SHOWN],
-        "errors_more": max(int(result.get("error_count") or len(errors)) - ERRORS_SHOWN, 0),
-        "created": _created_rows(result.get("created") or {}),
-        "party": result.get("party") or {},
-    }
+    progress = access_import_progress(request.user, progress_id, kind=PROGRESS_KIND)
+    context = import_progress_context(progress, now=timezone.now(), errors_shown=ERRORS_SHOWN)
+    context["created"] = _created_rows(context["result"].get("created") or {})
+    context["party"] = context["result"].get("party") or {}
     template = "people/roster_status.html" if request.htmx else "people/roster_progress.html"
     return render(request, template, context)
 
@@ -136,7 +117,7 @@ def _created_rows(created: dict) -> list[tuple[str, int]]:
 @require_GET
 def roster_errors(request, progress_id: int):
     """The bad rows of an import as an Excel workbook."""
-    progress = _own_progress(request.user, progress_id)
+    progress = access_import_progress(request.user, progress_id, kind=PROGRESS_KIND)
     errors = (progress.result or {}).get("errors") or []
     if not errors:
         raise NotFound()

@@ -232,3 +232,19 @@ def test_a_bad_new_file_does_not_lose_the_photo_already_kept(world, media):
     assert response.status_code == 422 and list(response.context["errors"]) == ["photos"]
     assert response.context["held"].names == ("good.jpg",)
     assert not Case.objects.exists()
+
+
+def test_the_daily_sweep_removes_only_holds_older_than_a_day(world, media):
+    from gongzhi.cases.held_photos import held, held_photos_sweep, hold
+
+    fresh = hold(world["resident"], [image_upload("fresh.jpg")])
+    stale = hold(world["resident"], [image_upload("stale.jpg")])
+    assert fresh is not None and stale is not None
+    now = timezone.now()
+    assert held_photos_sweep(now=now) == {"holds_removed": 0}
+    assert held(world["resident"], stale.token) is not None
+    # A day and a minute later both are stale; the sweep is idempotent.
+    assert held_photos_sweep(now=now + timedelta(days=1, minutes=1)) == {"holds_removed": 2}
+    assert held(world["resident"], fresh.token) is None and held(world["resident"], stale.token) is None
+    assert not list((media / "cases" / "held").rglob("*.jpg"))
+    assert held_photos_sweep(now=now + timedelta(days=1, minutes=2)) == {"holds_removed": 0}
