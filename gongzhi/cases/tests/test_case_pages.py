@@ -240,7 +240,15 @@ def test_the_daily_sweep_removes_only_holds_older_than_a_day(world, media):
     fresh = hold(world["resident"], [image_upload("fresh.jpg")])
     stale = hold(world["resident"], [image_upload("stale.jpg")])
     assert fresh is not None and stale is not None
-    now = timezone.now()
+    # The sweep compares with the files' own times (the file system's clock, not the test's): start from them.
+    from django.core.files.storage import default_storage
+
+    folder = f"cases/held/{world['resident'].pk}"
+    now = max(
+        default_storage.get_modified_time(f"{folder}/{held_token}/{name}")
+        for held_token in (fresh.token, stale.token)
+        for name in default_storage.listdir(f"{folder}/{held_token}")[1]
+    )
     assert held_photos_sweep(now=now) == {"holds_removed": 0}
     assert held(world["resident"], stale.token) is not None
     # A day and a minute later both are stale; the sweep is idempotent.
