@@ -115,10 +115,13 @@ def on_unexpected(request, exc: Exception):
 
 def _register_routers() -> None:
     from gongzhi.cases.api import router as cases_router
+    from gongzhi.cobuilding.api import router as cobuilding_router
+    from gongzhi.deliberation.api import router as deliberation_router
     from gongzhi.people.api import auth_router, me_router, party_router, residents_router
     from gongzhi.places.api import router as places_router
     from gongzhi.points.api import router as points_router
     from gongzhi.shop.api import router as shop_router
+    from gongzhi.volunteering.api import router as volunteering_router
 
     api.add_router("/auth", auth_router)
     api.add_router("/me", me_router)
@@ -128,6 +131,9 @@ def _register_routers() -> None:
     api.add_router("/points", points_router)
     api.add_router("/shop", shop_router)
     api.add_router("/cases", cases_router)
+    api.add_router("/volunteering", volunteering_router)
+    api.add_router("/deliberation", deliberation_router)
+    api.add_router("/cobuilding", cobuilding_router)
 
     from gongzhi.core.error_catalogue import api_description_section
 

@@ -31,4 +31,7 @@ urlpatterns = [
     path("shop/", include("gongzhi.shop.urls")),
     path("cases/", include("gongzhi.cases.urls")),
     path("open311/v2/", include("gongzhi.cases.open311_urls")),
+    path("volunteering/", include("gongzhi.volunteering.urls")),
+    path("deliberation/", include("gongzhi.deliberation.urls")),
+    path("cobuilding/", include("gongzhi.cobuilding.urls")),
 ]

@@ -60,6 +60,19 @@ class Permission(models.TextChoices):
     OFFER_APPROVE = "shop.offer_approve", _("approve merchants' offers before they show")
     REDEMPTION_VERIFY = "shop.redemption_verify", _("verify pickup codes at the community's own points shop")
     SETTLEMENT_VIEW = "shop.settlement_view", _("see and export merchants' monthly settlement and stock movements")
+    # Volunteering (gongzhi/volunteering)
+    VOLUNTEERING_MANAGE = "volunteering.manage", _("run volunteer teams and activities, close them, add honour hours")
+    WISH_APPROVE = "volunteering.wish_approve", _("approve residents' micro-wishes for the wish wall")
+    # end volunteering
+    # Deliberation (gongzhi/deliberation)
+    DELIBERATION_MANAGE = "deliberation.manage", _("keep the consultation catalogue, the agenda, steps and votes")
+    BALLOT_ENTER = "deliberation.ballot_enter", _("enter paper ballots with the tally sheet")
+    # end deliberation
+    # Co-building (gongzhi/cobuilding)
+    COBUILDING_MANAGE = "cobuilding.manage", _("manage co-building agreements, lists, projects, meetings and pairings")
+    FUND_APPROVE = "cobuilding.fund_approve", _("approve spending from the community service fund")
+    ASSESSMENT_SCORE = "cobuilding.assessment_score", _("score property management companies each quarter")
+    # end co-building
 
 
 P = Permission
@@ -173,6 +186,39 @@ _SHOP_PERMISSIONS: dict[str, Collection[str]] = {
 }
 for _role, _extra in _SHOP_PERMISSIONS.items():
     ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | frozenset(_extra)
+
+# Volunteering (gongzhi/volunteering): which roles run teams, activities and wishes.
+_VOLUNTEERING_PERMISSIONS: dict[str, Collection[str]] = {
+    Role.DISTRICT_ADMIN: {P.VOLUNTEERING_MANAGE, P.WISH_APPROVE},
+    Role.STREET_ADMIN: {P.VOLUNTEERING_MANAGE, P.WISH_APPROVE},
+    Role.COMMUNITY_SECRETARY: {P.VOLUNTEERING_MANAGE, P.WISH_APPROVE},
+    Role.COMMUNITY_WORKER: {P.VOLUNTEERING_MANAGE, P.WISH_APPROVE},
+}
+for _role, _extra in _VOLUNTEERING_PERMISSIONS.items():
+    ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | frozenset(_extra)
+# end volunteering
+
+# Deliberation (gongzhi/deliberation): who keeps the catalogue, agenda, steps and votes, and who enters paper ballots.
+_DELIBERATION_PERMISSIONS: dict[str, Collection[str]] = {
+    Role.DISTRICT_ADMIN: {P.DELIBERATION_MANAGE},
+    Role.STREET_ADMIN: {P.DELIBERATION_MANAGE},
+    Role.COMMUNITY_SECRETARY: {P.DELIBERATION_MANAGE, P.BALLOT_ENTER},
+    Role.COMMUNITY_WORKER: {P.DELIBERATION_MANAGE, P.BALLOT_ENTER},
+}
+for _role, _extra in _DELIBERATION_PERMISSIONS.items():
+    ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | frozenset(_extra)
+# end deliberation
+
+# Co-building (gongzhi/cobuilding): agreements, lists, projects, fund approvals and property assessments.
+_COBUILDING_PERMISSIONS: dict[str, Collection[str]] = {
+    Role.DISTRICT_ADMIN: {P.COBUILDING_MANAGE, P.FUND_APPROVE, P.ASSESSMENT_SCORE},
+    Role.STREET_ADMIN: {P.COBUILDING_MANAGE, P.FUND_APPROVE, P.ASSESSMENT_SCORE},
+    Role.COMMUNITY_SECRETARY: {P.COBUILDING_MANAGE, P.FUND_APPROVE, P.ASSESSMENT_SCORE},
+    Role.COMMUNITY_WORKER: {P.COBUILDING_MANAGE},
+}
+for _role, _extra in _COBUILDING_PERMISSIONS.items():
+    ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | frozenset(_extra)
+# end co-building
 
 # Roles that work in the back office (staff pages, tables, exports) rather than the resident's phone pages.
 STAFF_ROLES = frozenset(set(Role) - {Role.RESIDENT, Role.MERCHANT_CLERK, Role.ORGANISATION_REPRESENTATIVE})

@@ -27,6 +27,9 @@ INSTALLED_APPS = [
     "gongzhi.points",
     "gongzhi.shop",
     "gongzhi.cases",
+    "gongzhi.volunteering",
+    "gongzhi.deliberation",
+    "gongzhi.cobuilding",
     "gongzhi.demo",
 ]
 

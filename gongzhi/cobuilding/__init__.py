@@ -1,0 +1,1 @@
+"""Co-building: agreements and the three lists, micro-projects, fund, alliances, meetings, pairings, assessments."""

@@ -1,0 +1,1 @@
+"""Deliberation: consultation catalogue, topics, the four-step resolution, votes."""

@@ -1,0 +1,1 @@
+"""Volunteering: teams, activities, check-in, service hours, dual registration, wishes."""
