@@ -116,6 +116,7 @@ def on_unexpected(request, exc: Exception):
 def _register_routers() -> None:
     from gongzhi.cases.api import router as cases_router
     from gongzhi.cobuilding.api import router as cobuilding_router
+    from gongzhi.cockpit.api import router as kpis_router
     from gongzhi.deliberation.api import router as deliberation_router
     from gongzhi.people.api import auth_router, me_router, party_router, residents_router
     from gongzhi.places.api import router as places_router
@@ -134,6 +135,7 @@ def _register_routers() -> None:
     api.add_router("/volunteering", volunteering_router)
     api.add_router("/deliberation", deliberation_router)
     api.add_router("/cobuilding", cobuilding_router)
+    api.add_router("/kpis", kpis_router)
 
     from gongzhi.core.error_catalogue import api_description_section
 

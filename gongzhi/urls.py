@@ -34,4 +34,5 @@ urlpatterns = [
     path("volunteering/", include("gongzhi.volunteering.urls")),
     path("deliberation/", include("gongzhi.deliberation.urls")),
     path("cobuilding/", include("gongzhi.cobuilding.urls")),
+    path("cockpit/", include("gongzhi.cockpit.urls")),
 ]

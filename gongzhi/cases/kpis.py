@@ -228,7 +228,7 @@ def agent_counts(place: Place, period: Period) -> list[dict]:
 
     received = Q(received_at__gte=period.start, received_at__lt=period.end)
     completed = Q(state=AgentServiceState.COMPLETED, completed_at__gte=period.start, completed_at__lt=period.end)
-    rows = (
+    counts = (
         AgentService.objects.filter(subtree_q(place.path, "place__path"))
         .filter(received | completed)
         .values("agent_id")
@@ -240,7 +240,7 @@ def agent_counts(place: Place, period: Period) -> list[dict]:
             ),
         )
     )
-    rows = list(rows)
+    rows: list[dict[str, Any]] = list(counts)
     labels = {account.pk: account.label for account in Account.objects.filter(pk__in=[r["agent_id"] for r in rows])}
     for row in rows:
         row["agent"] = labels.get(row["agent_id"], "")

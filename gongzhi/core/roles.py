@@ -73,6 +73,10 @@ class Permission(models.TextChoices):
     FUND_APPROVE = "cobuilding.fund_approve", _("approve spending from the community service fund")
     ASSESSMENT_SCORE = "cobuilding.assessment_score", _("score property management companies each quarter")
     # end co-building
+    # Cockpit (gongzhi/cockpit)
+    COCKPIT_VIEW = "cockpit.view", _("see the figures, dashboards and reports of the places in reach")
+    REPORT_GENERATE = "cockpit.report_generate", _("generate work reports and ledger workbooks")
+    # end cockpit
 
 
 P = Permission
@@ -219,6 +223,18 @@ _COBUILDING_PERMISSIONS: dict[str, Collection[str]] = {
 for _role, _extra in _COBUILDING_PERMISSIONS.items():
     ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | frozenset(_extra)
 # end co-building
+
+# Cockpit (gongzhi/cockpit): who sees the figures of the places they reach, and who generates reports.
+_COCKPIT_PERMISSIONS: dict[str, Collection[str]] = {
+    Role.DISTRICT_ADMIN: {P.COCKPIT_VIEW, P.REPORT_GENERATE},
+    Role.STREET_ADMIN: {P.COCKPIT_VIEW, P.REPORT_GENERATE},
+    Role.COMMUNITY_SECRETARY: {P.COCKPIT_VIEW, P.REPORT_GENERATE},
+    Role.COMMUNITY_WORKER: {P.COCKPIT_VIEW, P.REPORT_GENERATE},
+    Role.GRID_WORKER: {P.COCKPIT_VIEW},
+}
+for _role, _extra in _COCKPIT_PERMISSIONS.items():
+    ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | frozenset(_extra)
+# end cockpit
 
 # Roles that work in the back office (staff pages, tables, exports) rather than the resident's phone pages.
 STAFF_ROLES = frozenset(set(Role) - {Role.RESIDENT, Role.MERCHANT_CLERK, Role.ORGANISATION_REPRESENTATIVE})

@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "gongzhi.volunteering",
     "gongzhi.deliberation",
     "gongzhi.cobuilding",
+    "gongzhi.cockpit",
     "gongzhi.demo",
 ]
 

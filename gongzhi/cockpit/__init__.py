@@ -1,0 +1,1 @@
+"""Cockpit and reports: the KPI catalogue, dashboards, generated work reports and ledger exports."""

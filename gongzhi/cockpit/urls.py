@@ -1,0 +1,6 @@
+"""Pages of the cockpit, mounted at /cockpit/."""
+
+from django.urls import path  # noqa: F401
+
+app_name = "cockpit"
+urlpatterns: list = []

@@ -1,0 +1,412 @@
+"""The red points figures of shared/kpis.md ("Red points"), for any place (its subtree) and any period
+(``gongzhi.core.figures.Period``). Each group is one aggregate query (the catalogue two), whatever the amount of
+data; the cockpit, the API and the reports read these functions, so a figure is the same number everywhere.
+
+Definitions. "Under the place" means holder accounts (people and organisations, not system accounts) whose home
+place (``PointsAccount.place_path``: the household, or the organisation's location) lies in the place's subtree.
+Ledger figures count transfers by their effective date, so a back-dated correction lands in the period it corrects.
+
+Catalogue — the items in force for the place on the period's last day: items of the catalogues of the place and
+the places above it (district, street, community) and of the communities below it; categories used by them
+("x类x项"); the distinct point values of their versions in force ("x分、x分、x分"); catalogue adjustments in the
+period's year (items that changed value, changes made: "调整优化积分项目x项x条").
+
+Accounts — holder accounts under the place opened by the period's end, by kind (party cadres, resident
+organisations, residents, volunteer teams).
+
+Ledger:
+- issued: points earned in the period, net of reversals (the entries that count as earned: awards and positive
+  adjustments, minus reversals of them);
+- redeemed: points spent at the shop and merchants in the period (completed redemptions);
+- outstanding: points held by the accounts at the end of the period (spendable + held for open orders);
+- participants: distinct people (residents and party members) who earned points in the period ("x多人参与");
+- issued by category (of the claim's point item; manual adjustments under "adjustment") and by kind of account.
+
+Claims — of accounts under the place: submitted in the period; approved / rejected in the period (the decision's
+time; a claim approved and later reversed still counts as approved then); reviewed inside their week: approvals and
+rejections made within 7 days of the claim's submission ("一周一审核"), over all approvals and rejections in the
+period.
+
+Publications — monthly lists of communities under the place for months ending in the period: published, published
+on time (by the ``GONGZHI_PUBLICATION_DUE_DAY``-th, default the 5th, of the following month: "一月一公示"),
+objections raised in the period, upheld in the period.
+
+Selections — published annual selections of communities under the place for years that end in the period: points
+stars and good neighbours selected ("积分之星""社区好邻居"x人).
+
+Moral bank ("道德银行"): depositor households = households under the place with an account that has earned
+points by the period's end; people served = services credited in the period (awarded claims: "一事一记录", each
+is one person-time of service; an award later reversed is not counted). Merchants registered are the shop's
+figure (``gongzhi.shop.kpis``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, Sum
+from django.db.models.functions import Coalesce
+
+from gongzhi.core.figures import Period, Rate
+from gongzhi.core.tree import subtree_q
+from gongzhi.places.models import Place
+
+from .models import (
+    AccountKind,
+    Claim,
+    ClaimDecision,
+    Entry,
+    Objection,
+    PointItem,
+    PointItemVersion,
+    PointsAccount,
+    Publication,
+    Selection,
+    SelectionCandidate,
+    TransferKind,
+)
+
+REVIEW_WITHIN = timedelta(days=7)
+ADJUSTMENT_CATEGORY = "adjustment"
+HOLDER_KINDS = [kind for kind in AccountKind.values if kind != AccountKind.SYSTEM]
+PEOPLE_KINDS = (AccountKind.RESIDENT, AccountKind.PARTY_MEMBER)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Rate):
+        return value.as_dict()
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    return value
+
+
+@dataclass(frozen=True)
+class Figures:
+    def as_dict(self) -> dict:
+        return {name: _plain(getattr(self, name)) for name in self.__dataclass_fields__}
+
+
+@dataclass(frozen=True)
+class CatalogueFigures(Figures):
+    categories: int
+    items: int
+    values_in_use: list[int]
+    items_adjusted: int
+    adjustments: int
+
+
+@dataclass(frozen=True)
+class AccountFigures(Figures):
+    total: int
+    by_kind: dict[str, int]
+
+
+@dataclass(frozen=True)
+class LedgerFigures(Figures):
+    issued: int
+    redeemed: int
+    outstanding: int
+    participants: int
+    issued_by_category: dict[str, int]
+    issued_by_account_kind: dict[str, int]
+
+
+@dataclass(frozen=True)
+class ClaimFigures(Figures):
+    submitted: int
+    approved: int
+    rejected: int
+    reviewed_in_week: Rate
+
+
+@dataclass(frozen=True)
+class PublicationFigures(Figures):
+    months: int
+    published: int
+    on_time: Rate
+    objections_raised: int
+    objections_upheld: int
+
+
+@dataclass(frozen=True)
+class SelectionFigures(Figures):
+    points_stars: int
+    good_neighbours: int
+
+
+@dataclass(frozen=True)
+class MoralBankFigures(Figures):
+    depositor_households: int
+    people_served: int
+
+
+def _under(place: Place, field: str = "place_path") -> Q:
+    return subtree_q(place.path, field)
+
+
+def _ancestor_ids(place: Place) -> list[int]:
+    return [int(part) for part in place.path.strip("/").split("/") if part]
+
+
+# ---------------------------------------------------------------- the catalogue
+
+
+def catalogue_items(place: Place, day: date):
+    """The active items in force for the place on ``day``: catalogues of the place, the places above it and the
+    communities below it (a district's view counts each community's own items once)."""
+    owners = Q(owner_id__in=_ancestor_ids(place)) | _under(place, "owner__path")
+    return PointItem.objects.filter(owners, is_active=True, versions__effective_from__lte=day).distinct()
+
+
+def catalogue_figures(place: Place, period: Period) -> CatalogueFigures:
+    items = catalogue_items(place, period.last)
+    item_ids = list(items.values_list("pk", flat=True))
+    summary = PointItem.objects.filter(pk__in=item_ids).aggregate(
+        items=Count("pk"), categories=Count("category_id", distinct=True)
+    )
+    # The value in force of each item is its latest version by the day; the distinct values across items.
+    in_force: dict[int, int] = {}
+    versions = PointItemVersion.objects.filter(item_id__in=item_ids, effective_from__lte=period.last)
+    for item_id, value in versions.order_by("item_id", "effective_from", "pk").values_list("item_id", "value"):
+        in_force[item_id] = value
+    year = period.last.year
+    # An adjustment is a version taking effect in the year that is not the item's first.
+    first_version: dict[int, int] = {}
+    all_versions = PointItemVersion.objects.filter(item_id__in=item_ids).order_by("item_id", "effective_from", "pk")
+    for item_id, version_id in all_versions.values_list("item_id", "pk"):
+        first_version.setdefault(item_id, version_id)
+    changes = PointItemVersion.objects.filter(
+        item_id__in=item_ids, effective_from__gte=date(year, 1, 1), effective_from__lte=date(year, 12, 31)
+    ).exclude(pk__in=list(first_version.values()))
+    adjusted = changes.aggregate(items=Count("item_id", distinct=True), changes=Count("pk"))
+    return CatalogueFigures(
+        categories=summary["categories"],
+        items=summary["items"],
+        values_in_use=sorted(set(in_force.values())),
+        items_adjusted=adjusted["items"],
+        adjustments=adjusted["changes"],
+    )
+
+
+# ---------------------------------------------------------------- accounts and the ledger
+
+
+def account_figures(place: Place, period: Period) -> AccountFigures:
+    rows = (
+        PointsAccount.objects.filter(_under(place), kind__in=HOLDER_KINDS, created_at__lt=period.end)
+        .values("kind")
+        .annotate(accounts=Count("pk"))
+        .order_by("kind")
+    )
+    by_kind = {kind: 0 for kind in HOLDER_KINDS}
+    for row in rows:
+        by_kind[row["kind"]] = row["accounts"]
+    return AccountFigures(total=sum(by_kind.values()), by_kind=by_kind)
+
+
+def _holder_entries(place: Place):
+    return Entry.objects.filter(_under(place, "account__place_path"), account__kind__in=HOLDER_KINDS)
+
+
+def ledger_figures(place: Place, period: Period) -> LedgerFigures:
+    in_period = Q(transfer__effective_date__gte=period.first, transfer__effective_date__lte=period.last)
+    earned = in_period & Q(counts_as_earned=True)
+    captured = in_period & Q(transfer__kind=TransferKind.CAPTURE)
+    awarded_to_people = earned & Q(transfer__kind=TransferKind.AWARD, amount__gt=0, account__kind__in=PEOPLE_KINDS)
+    totals = _holder_entries(place).aggregate(
+        issued=Sum("amount", filter=earned, default=0),
+        # A capture moves the order's points out of the holder's held bucket: a negative entry.
+        redeemed=Sum("amount", filter=captured, default=0),
+        outstanding=Sum("amount", filter=Q(transfer__effective_date__lte=period.last), default=0),
+        participants=Count("account__resident_id", filter=awarded_to_people, distinct=True),
+    )
+    by_category: dict[str, int] = {}
+    category = Coalesce(
+        F("transfer__claim__item__category__code"), F("transfer__reverses__claim__item__category__code")
+    )
+    rows = (
+        _holder_entries(place)
+        .filter(earned)
+        .annotate(category_code=category)
+        .values("category_code")
+        .annotate(points=Sum("amount"))
+        .order_by("category_code")
+    )
+    for row in rows:
+        key = row["category_code"] or ADJUSTMENT_CATEGORY
+        by_category[key] = by_category.get(key, 0) + int(row["points"])
+    by_kind = {kind: 0 for kind in HOLDER_KINDS}
+    kind_rows = _holder_entries(place).filter(earned).values("account__kind").annotate(points=Sum("amount")).order_by()
+    for row in kind_rows:
+        by_kind[row["account__kind"]] = int(row["points"])
+    return LedgerFigures(
+        issued=int(totals["issued"]),
+        redeemed=-int(totals["redeemed"]),
+        outstanding=int(totals["outstanding"]),
+        participants=totals["participants"],
+        issued_by_category=by_category,
+        issued_by_account_kind=by_kind,
+    )
+
+
+# ---------------------------------------------------------------- claims
+
+
+def claim_figures(place: Place, period: Period) -> ClaimFigures:
+    """Two queries: the claims submitted, and the decisions made in the period (a reversal later does not undo
+    the approval's place in its own period)."""
+    submitted = Claim.objects.filter(
+        _under(place, "account__place_path"), submitted_at__gte=period.start, submitted_at__lt=period.end
+    ).count()
+    approve, reject = ClaimDecision.Decision.APPROVE, ClaimDecision.Decision.REJECT
+    waited = ExpressionWrapper(F("decided_at") - F("claim__submitted_at"), output_field=DurationField())
+    row = (
+        ClaimDecision.objects.filter(
+            _under(place, "claim__account__place_path"),
+            decision__in=(approve, reject),
+            decided_at__gte=period.start,
+            decided_at__lt=period.end,
+        )
+        .annotate(waited=waited)
+        .aggregate(
+            approved=Count("pk", filter=Q(decision=approve)),
+            rejected=Count("pk", filter=Q(decision=reject)),
+            in_week=Count("pk", filter=Q(waited__lte=REVIEW_WITHIN)),
+        )
+    )
+    return ClaimFigures(
+        submitted=submitted,
+        approved=row["approved"],
+        rejected=row["rejected"],
+        reviewed_in_week=Rate(row["in_week"], row["approved"] + row["rejected"]),
+    )
+
+
+# ---------------------------------------------------------------- publications, objections, selections
+
+
+def month_end(month: date) -> date:
+    """The last day of the month holding ``month``."""
+    following = (month.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return following - timedelta(days=1)
+
+
+def publication_due(month: date) -> date:
+    """The last day a month's list is on time: the due day of the following month."""
+    following = month_end(month) + timedelta(days=1)
+    return following.replace(day=int(getattr(settings, "GONGZHI_PUBLICATION_DUE_DAY", 5)))
+
+
+def publication_figures(place: Place, period: Period) -> PublicationFigures:
+    # The months that end inside the period (a month starting before the period may end in it).
+    publications = Publication.objects.filter(
+        _under(place, "community__path"),
+        month__gte=(period.first.replace(day=1) - timedelta(days=1)).replace(day=1),
+        month__lte=period.last,
+    )
+    months = published = on_time = 0
+    for month, published_at in publications.values_list("month", "published_at"):
+        if not period.first <= month_end(month) <= period.last:
+            continue
+        months += 1
+        if published_at is None:
+            continue
+        published += 1
+        if _local_date(published_at) <= publication_due(month):
+            on_time += 1
+    objections = Objection.objects.filter(_under(place, "publication__community__path")).aggregate(
+        raised=Count("pk", filter=Q(raised_at__gte=period.start, raised_at__lt=period.end)),
+        upheld=Count(
+            "pk",
+            filter=Q(state=Objection.State.UPHELD, decided_at__gte=period.start, decided_at__lt=period.end),
+        ),
+    )
+    return PublicationFigures(
+        months=months,
+        published=published,
+        on_time=Rate(on_time, published),
+        objections_raised=objections["raised"],
+        objections_upheld=objections["upheld"],
+    )
+
+
+def _local_date(moment) -> date:
+    from django.utils import timezone
+
+    return timezone.localtime(moment).date()
+
+
+def selection_figures(place: Place, period: Period) -> SelectionFigures:
+    years = [year for year in range(period.first.year, period.last.year + 1) if date(year, 12, 31) <= period.last]
+    row = SelectionCandidate.objects.filter(
+        _under(place, "selection__community__path"),
+        selected=True,
+        selection__state=Selection.State.PUBLISHED,
+        selection__year__in=years,
+    ).aggregate(
+        stars=Count("pk", filter=Q(selection__kind=Selection.Kind.POINTS_STAR)),
+        neighbours=Count("pk", filter=Q(selection__kind=Selection.Kind.GOOD_NEIGHBOUR)),
+    )
+    return SelectionFigures(points_stars=row["stars"], good_neighbours=row["neighbours"])
+
+
+def moral_bank_figures(place: Place, period: Period) -> MoralBankFigures:
+    earned_by_end = Q(counts_as_earned=True, amount__gt=0, transfer__effective_date__lte=period.last)
+    served = Q(
+        transfer__kind=TransferKind.AWARD,
+        transfer__reversed_by__isnull=True,
+        amount__gt=0,
+        transfer__effective_date__gte=period.first,
+        transfer__effective_date__lte=period.last,
+    )
+    row = _holder_entries(place).aggregate(
+        households=Count("account__resident__household_id", filter=earned_by_end, distinct=True),
+        served=Count("pk", filter=served),
+    )
+    return MoralBankFigures(depositor_households=row["households"], people_served=row["served"])
+
+
+# ---------------------------------------------------------------- all together
+
+
+@dataclass(frozen=True)
+class PointsKpis:
+    place: Place
+    period: Period
+    catalogue: CatalogueFigures
+    accounts: AccountFigures
+    ledger: LedgerFigures
+    claims: ClaimFigures
+    publications: PublicationFigures
+    selections: SelectionFigures
+    moral_bank: MoralBankFigures
+
+    def as_dict(self) -> dict:
+        return {
+            "place": {"id": self.place.pk, "name": self.place.name, "kind": self.place.kind},
+            "period": self.period.as_dict(),
+            **{
+                name: getattr(self, name).as_dict()
+                for name in ("catalogue", "accounts", "ledger", "claims", "publications", "selections", "moral_bank")
+            },
+        }
+
+
+def points_kpis(place: Place, period: Period) -> PointsKpis:
+    """Every red points figure for the place and period. The caller checks the actor may see the place."""
+    return PointsKpis(
+        place=place,
+        period=period,
+        catalogue=catalogue_figures(place, period),
+        accounts=account_figures(place, period),
+        ledger=ledger_figures(place, period),
+        claims=claim_figures(place, period),
+        publications=publication_figures(place, period),
+        selections=selection_figures(place, period),
+        moral_bank=moral_bank_figures(place, period),
+    )
