@@ -130,8 +130,25 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = 12 * 3600
-SESSION_COOKIE_SECURE = env_bool("GONGZHI_SECURE_COOKIES", False)
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# Behind HTTPS (production): secure cookies, HSTS and a redirect of plain HTTP (the health check stays reachable
+# over HTTP for load balancers). `gongzhi check --deploy` is clean with these set (a test keeps it so).
+SERVED_OVER_HTTPS = env_bool("GONGZHI_SECURE_COOKIES", False)
+SESSION_COOKIE_SECURE = SERVED_OVER_HTTPS
+CSRF_COOKIE_SECURE = SERVED_OVER_HTTPS
+SECURE_HSTS_SECONDS = int(env_str("GONGZHI_HSTS_SECONDS", "31536000" if SERVED_OVER_HTTPS else "0"))
+SECURE_SSL_REDIRECT = env_bool("GONGZHI_SSL_REDIRECT", SERVED_OVER_HTTPS)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("GONGZHI_HSTS_INCLUDE_SUBDOMAINS", False)
+SILENCED_SYSTEM_CHECKS = [
+    # A district's intranet domain usually hosts other systems that are not all on HTTPS; HSTS for every
+    # subdomain would lock them out, so it is the deployer's choice (GONGZHI_HSTS_INCLUDE_SUBDOMAINS=1).
+    "security.W005",
+    # The HSTS preload list is built into public browsers for public domains; intranet hosts are never on it.
+    "security.W021",
+]
+# Only when TLS ends at a reverse proxy that sets X-Forwarded-Proto itself (and strips the client's).
+if env_bool("GONGZHI_BEHIND_TLS_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 
