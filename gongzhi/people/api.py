@@ -36,6 +36,7 @@ from .selectors import (
     resident_list,
 )
 from .services import api_token_issue, login_attempt, resident_masked_phone, resident_reveal
+from .two_factor import login_second_step
 
 auth_router = Router(tags=["auth"])
 me_router = Router(tags=["me"])
@@ -46,6 +47,7 @@ party_router = Router(tags=["party"])
 class TokenIn(Schema):
     username: str = Field(..., max_length=150)
     password: str = Field(..., max_length=256)
+    code: str = Field("", max_length=20, description="The authenticator app's code, for accounts with two-factor login")
 
 
 class TokenOut(Schema):
@@ -56,11 +58,12 @@ class TokenOut(Schema):
 @auth_router.post(
     "/token",
     auth=None,
-    response={200: TokenOut, 401: ErrorOut, 422: ErrorOut, 423: ErrorOut},
-    summary="Exchange a username and password for a bearer token",
+    response={200: TokenOut, 401: ErrorOut, 403: ErrorOut, 422: ErrorOut, 423: ErrorOut},
+    summary="Exchange a username and password (and, with two-factor login, the app's code) for a bearer token",
 )
 def token_create(request, payload: TokenIn):
     account = login_attempt(username=payload.username, password=payload.password, request=request)
+    login_second_step(account=account, code=payload.code, now=timezone.now())
     return {"token": api_token_issue(account=account)}
 
 

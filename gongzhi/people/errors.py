@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 
-from gongzhi.core.errors import Conflict, DomainError, ErrorCode, ValidationFailed
+from gongzhi.core.errors import Conflict, DomainError, ErrorCode, PermissionDenied, ValidationFailed
 
 
 class InvalidCredentials(DomainError):
@@ -45,4 +45,35 @@ class PeopleError(ErrorCode):
         "party_membership_ended",
         Conflict,
         _("This party membership has ended. Register the resident as a party member again instead."),
+    )
+    TWO_FACTOR_REQUIRED = (
+        "two_factor_required",
+        InvalidCredentials,
+        _("Enter the six-digit code from your authenticator app (or a recovery code)."),
+    )
+    WRONG_TWO_FACTOR_CODE = (
+        "wrong_two_factor_code",
+        InvalidCredentials,
+        _("The code is not correct or has expired. Enter the code your app shows now."),
+    )
+    TWO_FACTOR_ALREADY_ON = ("two_factor_already_on", Conflict, _("Two-factor login is already on for this account."))
+    TWO_FACTOR_NOT_STARTED = (
+        "two_factor_not_started",
+        Conflict,
+        _("Start setting up two-factor login first: scan the new code, then enter the six digits."),
+    )
+    TWO_FACTOR_MANDATORY = (
+        "two_factor_mandatory",
+        Conflict,
+        _("Two-factor login is required for administrators and cannot be turned off."),
+    )
+    PASSWORD_CHECK_FAILED = (
+        "password_check_failed",
+        InvalidCredentials,
+        _("The password is not correct. Enter your password again to turn two-factor login off."),
+    )
+    TWO_FACTOR_SETUP_REQUIRED = (
+        "two_factor_setup_required",
+        PermissionDenied,
+        _("Administrators must turn on two-factor login first: log in on the web and follow the steps."),
     )

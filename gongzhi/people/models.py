@@ -355,3 +355,40 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.account_id})"
+
+
+class TwoFactorDevice(models.Model):
+    """A staff member's authenticator app (TOTP, RFC 6238): the shared secret, encrypted like ID card numbers.
+
+    ``confirmed_at`` is empty while being set up (the person has scanned the code but not typed a code back).
+    ``last_step`` is the last time step accepted, so a code can be used once only (a replayed code is refused).
+    """
+
+    account = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="two_factor")
+    secret_ciphertext = models.TextField(editable=False)
+    confirmed_at = models.DateTimeField(_("turned on at"), null=True, blank=True)
+    last_step = models.BigIntegerField(default=0, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("two-factor device")
+        verbose_name_plural = _("two-factor devices")
+
+    def __str__(self) -> str:
+        return f"{self.account_id} {'on' if self.confirmed_at else 'set-up'}"
+
+
+class RecoveryCode(models.Model):
+    """A one-time code for when the phone is lost; only its SHA-256 digest is stored."""
+
+    account = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="recovery_codes")
+    digest = models.CharField(max_length=64)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("recovery code")
+        verbose_name_plural = _("recovery codes")
+        constraints = [models.UniqueConstraint(fields=["account", "digest"], name="recoverycode_unique_per_account")]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} {'used' if self.used_at else 'unused'}"

@@ -49,6 +49,14 @@ def account_is_locked(account: Any, *, now: datetime | None = None) -> bool:
     return bool(locked_until and locked_until > (now or timezone.now()))
 
 
+def locked_error(account: Account) -> Locked:
+    """The refusal for a locked account, saying until when."""
+    return Locked(
+        _("Too many failed logins. Try again after %(time)s.")
+        % {"time": timezone.localtime(account.locked_until).strftime("%H:%M")}
+    )
+
+
 def login_attempt(*, username: str, password: str, request: Any = None, now: datetime | None = None) -> Account:
     """Check a username and password. Returns the account, or raises InvalidCredentials / Locked.
 
@@ -60,10 +68,7 @@ def login_attempt(*, username: str, password: str, request: Any = None, now: dat
     account = Account.objects.filter(username=username).first()
     if account is not None and account_is_locked(account, now=now):
         audit_record(actor=None, actor_label=username, action="auth.login_locked", target=account)
-        raise Locked(
-            _("Too many failed logins. Try again after %(time)s.")
-            % {"time": timezone.localtime(account.locked_until).strftime("%H:%M")}
-        )
+        raise locked_error(account)
     user = authenticate(request, username=username, password=password) if username and password else None
     if user is not None:
         Account.objects.filter(pk=user.pk).update(failed_login_count=0, first_failed_login_at=None, locked_until=None)
@@ -71,7 +76,7 @@ def login_attempt(*, username: str, password: str, request: Any = None, now: dat
         audit_record(actor=user, action="auth.login", target=user)
         return user
     if account is not None:
-        _count_failure(account, now=now)
+        count_failed_login(account, now=now)
     audit_record(actor=None, actor_label=username[:150], action="auth.login_failed", target=account)
     account_locked = account is not None and account_is_locked(Account.objects.get(pk=account.pk), now=now)
     if account_locked:
@@ -82,7 +87,8 @@ def login_attempt(*, username: str, password: str, request: Any = None, now: dat
     raise PeopleError.INVALID_CREDENTIALS()
 
 
-def _count_failure(account: Account, *, now: datetime) -> None:
+def count_failed_login(account: Account, *, now: datetime) -> None:
+    """Count one failed login (a wrong password or a wrong second-factor code); lock at the limit."""
     window_start = now - timedelta(minutes=settings.GONGZHI_LOGIN_FAILURE_WINDOW_MINUTES)
     with transaction.atomic():
         # A failure after the window has passed starts a new count.

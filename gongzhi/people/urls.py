@@ -1,11 +1,16 @@
 from django.urls import path
 
-from . import party_views, views
+from . import party_views, two_factor_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("login/", views.login_page, name="login"),
+    path("login/code/", two_factor_views.login_code, name="login_code"),
     path("logout/", views.logout_page, name="logout"),
+    path("me/two-factor/", two_factor_views.two_factor, name="two_factor"),
+    path("me/two-factor/start/", two_factor_views.two_factor_start, name="two_factor_start"),
+    path("me/two-factor/on/", two_factor_views.two_factor_turn_on, name="two_factor_on"),
+    path("me/two-factor/off/", two_factor_views.two_factor_turn_off, name="two_factor_off"),
     path("me/", views.me, name="me"),
     path("me/household/", views.my_household, name="my_household"),
     path("me/elder-mode/", views.elder_mode, name="elder_mode"),

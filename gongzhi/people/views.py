@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from django.conf import settings
 from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
@@ -29,10 +31,12 @@ from .selectors import (
     household_members,
 )
 from .services import account_set_preferences, login_attempt
+from .two_factor import two_factor_on
 
 ELDER_COOKIE = "gongzhi_elder"
 ELDER_COOKIE_AGE = 365 * 24 * 3600
 HOME_ROOTS_SHOWN = 12
+PENDING_LOGIN_KEY = "gongzhi_login_pending"
 
 
 def _set_elder_cookie(response, on: bool) -> None:
@@ -67,19 +71,30 @@ def login_page(request):
         except DomainError as exc:
             error = exc
         else:
-            login(request, account, backend="gongzhi.people.auth.LockoutAwareBackend")
-            device_elder = request.COOKIES.get(ELDER_COOKIE) == "1"
-            if device_elder and not account.elder_mode:
-                # Switched on at the login page: keep it on for this person on every device.
-                account_set_preferences(actor=account, elder_mode=True)
-            response = HttpResponseRedirect(next_url or reverse("home"))
-            if account.elder_mode:
-                _set_elder_cookie(response, True)
-            if account.preferred_language:
-                _set_language_cookie(response, account.preferred_language)
-            return response
+            if two_factor_on(account):
+                # The password was right; the session holds who is half-way until the code is given.
+                request.session[PENDING_LOGIN_KEY] = {"account": account.pk, "at": timezone.now().timestamp()}
+                target = reverse("login_code")
+                return HttpResponseRedirect(f"{target}?next={quote(next_url)}" if next_url else target)
+            return complete_login(request, account, next_url)
     context = {"error": error, "username": username, "next": next_url}
     return render(request, "people/login.html", context, status=error.status if error else 200)
+
+
+def complete_login(request, account, next_url: str):
+    """Log the person in (a new session key) and carry their preferences to this device."""
+    request.session.pop(PENDING_LOGIN_KEY, None)
+    login(request, account, backend="gongzhi.people.auth.LockoutAwareBackend")
+    device_elder = request.COOKIES.get(ELDER_COOKIE) == "1"
+    if device_elder and not account.elder_mode:
+        # Switched on at the login page: keep it on for this person on every device.
+        account_set_preferences(actor=account, elder_mode=True)
+    response = HttpResponseRedirect(next_url or reverse("home"))
+    if account.elder_mode:
+        _set_elder_cookie(response, True)
+    if account.preferred_language:
+        _set_language_cookie(response, account.preferred_language)
+    return response
 
 
 @require_POST
@@ -135,8 +150,11 @@ def home(request):
 
 @login_required
 def me(request):
-    assignments = account_roles(request.user, today=timezone.localdate())
-    return render(request, "people/me.html", {"assignments": assignments})
+    user = request.user
+    assignments = account_roles(user, today=timezone.localdate())
+    is_staff = user.is_superuser or bool(roles_of(user) & STAFF_ROLES)
+    context = {"assignments": assignments, "is_staff": is_staff, "two_factor_on": is_staff and two_factor_on(user)}
+    return render(request, "people/me.html", context)
 
 
 @login_required

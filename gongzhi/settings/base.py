@@ -43,6 +43,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "gongzhi.people.two_factor.TwoFactorEnrolmentMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -95,6 +96,9 @@ LOGOUT_REDIRECT_URL = "login"
 GONGZHI_LOGIN_MAX_FAILURES = int(env_str("GONGZHI_LOGIN_MAX_FAILURES", "5"))
 GONGZHI_LOGIN_FAILURE_WINDOW_MINUTES = int(env_str("GONGZHI_LOGIN_FAILURE_WINDOW_MINUTES", "15"))
 GONGZHI_LOGIN_LOCK_MINUTES = int(env_str("GONGZHI_LOGIN_LOCK_MINUTES", "15"))
+# Two-factor login (people/two_factor.py): mandatory for superusers and these roles unless switched off.
+GONGZHI_TWO_FACTOR_MANDATORY = env_bool("GONGZHI_TWO_FACTOR_MANDATORY", True)
+GONGZHI_TWO_FACTOR_ROLES = env_list("GONGZHI_TWO_FACTOR_ROLES", ["district_admin", "street_admin"])
 GONGZHI_API_TOKEN_DAYS = int(env_str("GONGZHI_API_TOKEN_DAYS", "30"))
 # The Open311 jurisdiction_id this deployment answers to (gongzhi/cases/open311.py); other ids are refused.
 GONGZHI_OPEN311_JURISDICTION_ID = env_str("GONGZHI_OPEN311_JURISDICTION_ID", "gongzhi")

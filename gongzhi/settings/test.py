@@ -16,6 +16,8 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 GONGZHI_JOBS_MODE = "embedded"
+# Enforcement is tested on its own (people/tests/test_two_factor.py); other tests log administrators in directly.
+GONGZHI_TWO_FACTOR_MANDATORY = False
 CELERY_TASK_ALWAYS_EAGER = True
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
 if DATABASES["default"]["ENGINE"].endswith("postgresql"):
