@@ -15,7 +15,7 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import HttpBearer, SessionAuth
 
-from gongzhi.core.errors import CoreError, DomainError
+from gongzhi.core.errors import CoreError, DomainError, RateLimited
 from gongzhi.people.services import api_token_authenticate
 
 logger = logging.getLogger(__name__)
@@ -55,7 +55,10 @@ def error_response(request, error: CoreError, message: Any = None, fields: dict 
 
 @api.exception_handler(DomainError)
 def on_domain_error(request, exc: DomainError):
-    return api.create_response(request, exc.as_dict(), status=exc.status)
+    response = api.create_response(request, exc.as_dict(), status=exc.status)
+    if isinstance(exc, RateLimited):
+        response["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 @api.exception_handler(NinjaValidationError)

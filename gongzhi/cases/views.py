@@ -33,6 +33,7 @@ from gongzhi.core.access import reach
 from gongzhi.core.errors import DomainError, NotFound, ValidationFailed
 from gongzhi.core.masking import mask_name, mask_phone
 from gongzhi.core.pagination import page_of
+from gongzhi.core.ratelimit import rate_limit_request
 from gongzhi.core.roles import Permission
 from gongzhi.core.tree import subtree_q
 from gongzhi.core.uploads import clean_photos
@@ -241,6 +242,7 @@ def case_new(request):
     try:
         if problems:
             raise ValidationFailed(fields=problems)
+        rate_limit_request(request, "case", now=timezone.now())
         case = services.case_submit(
             actor=user,
             category=category,

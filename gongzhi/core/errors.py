@@ -75,6 +75,15 @@ class Locked(DomainError):
     default_message = _("This account is locked for a while after repeated failed logins.")
 
 
+class RateLimited(DomainError):
+    """Too many attempts in a short time; ``retry_after`` says in how many seconds to try again."""
+
+    status = 429
+    code = "rate_limited"
+    default_message = _("Too many attempts. Wait a moment and try again.")
+    retry_after = 60
+
+
 class ServerFault(DomainError):
     """Never raised by a service: the shape the API answers with when something unexpected broke (logged)."""
 
@@ -126,3 +135,4 @@ class CoreError(ErrorCode):
     MALFORMED_REQUEST = ("malformed_request", DomainError, _("The request body could not be read. Send JSON."))
     HTTP_ERROR = ("http_error", DomainError, _("The request could not be carried out."))
     SERVER_ERROR = ("server_error", ServerFault, ServerFault.default_message)
+    RATE_LIMITED = ("rate_limited", RateLimited, RateLimited.default_message)

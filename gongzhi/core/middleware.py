@@ -2,17 +2,42 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 from django.conf import settings
 
 from .context import Origin, origin
 
 
+def _trusted_networks() -> list:
+    return [ipaddress.ip_network(entry.strip(), strict=False) for entry in settings.GONGZHI_TRUSTED_PROXIES if entry]
+
+
+def _is_trusted(address: str, networks: list) -> bool:
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(parsed in network for network in networks)
+
+
 def client_ip(request) -> str | None:
-    # Behind the district's load balancer the first X-Forwarded-For entry is the client; the balancer sets it.
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    if forwarded and getattr(settings, "GONGZHI_TRUST_FORWARDED_FOR", False):
-        return forwarded.split(",")[0].strip()
-    return request.META.get("REMOTE_ADDR") or None
+    """The client's address. ``X-Forwarded-For`` counts only when the request came from a trusted proxy
+    (``GONGZHI_TRUSTED_PROXIES``: addresses or networks of the district's load balancers); then the client is the
+    nearest address in the chain that is not itself a trusted proxy. Entries a client wrote into the header
+    itself sit further left and are never taken, so nobody escapes a lockout or a rate limit by inventing one."""
+    remote = request.META.get("REMOTE_ADDR") or None
+    networks = _trusted_networks()
+    if not remote or not networks or not _is_trusted(remote, networks):
+        return remote
+    chain = [entry.strip() for entry in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if entry.strip()]
+    for address in reversed(chain):
+        if not _is_trusted(address, networks):
+            try:
+                return str(ipaddress.ip_address(address))
+            except ValueError:
+                return remote  # a malformed entry: fall back to the proxy's own address
+    return remote
 
 
 class RequestContextMiddleware:

@@ -11,6 +11,7 @@ from ninja import Field, Query, Router, Schema, Status
 
 from gongzhi.core.api_support import ERRORS, ErrorOut, Page, PageQuery, paginate
 from gongzhi.core.errors import ValidationFailed
+from gongzhi.core.ratelimit import rate_limit_request
 from gongzhi.core.tree import subtree_q
 from gongzhi.places.selectors import access_place
 
@@ -62,6 +63,7 @@ class TokenOut(Schema):
     summary="Exchange a username and password (and, with two-factor login, the app's code) for a bearer token",
 )
 def token_create(request, payload: TokenIn):
+    rate_limit_request(request, "token", now=timezone.now(), who=f"username:{payload.username.strip()}")
     account = login_attempt(username=payload.username, password=payload.password, request=request)
     login_second_step(account=account, code=payload.code, now=timezone.now())
     return {"token": api_token_issue(account=account)}

@@ -10,6 +10,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from gongzhi.core.errors import DomainError
+from gongzhi.core.ratelimit import rate_limit_request
 
 from .models import Account
 from .two_factor import (
@@ -47,6 +48,7 @@ def login_code(request):
     error = None
     if request.method == "POST":
         try:
+            rate_limit_request(request, "login", now=timezone.now(), who=f"account:{account.pk}")
             two_factor_check(account=account, code=request.POST.get("code", ""), now=timezone.now())
         except DomainError as exc:
             error = exc

@@ -17,6 +17,7 @@ from django.views.i18n import set_language
 
 from gongzhi.core.access import reach, roles_of
 from gongzhi.core.errors import DomainError
+from gongzhi.core.ratelimit import rate_limit_request
 from gongzhi.core.roles import STAFF_ROLES, Permission, Role
 from gongzhi.core.views_support import domain_errors, safe_next
 from gongzhi.places.models import Place
@@ -67,6 +68,7 @@ def login_page(request):
     if request.method == "POST":
         username = request.POST.get("username", "").strip()
         try:
+            rate_limit_request(request, "login", now=timezone.now(), who=f"username:{username}")
             account = login_attempt(username=username, password=request.POST.get("password", ""), request=request)
         except DomainError as exc:
             error = exc

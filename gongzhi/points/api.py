@@ -18,6 +18,7 @@ from ninja.files import UploadedFile
 
 from gongzhi.core.api_support import ERRORS, PAGE_SIZE_MAX, Page, PageQuery, paginate
 from gongzhi.core.errors import NotFound, ValidationFailed
+from gongzhi.core.ratelimit import rate_limit_request
 from gongzhi.core.uploads import clean_photos
 from gongzhi.people.models import Account
 from gongzhi.places.models import Place, PlaceKind
@@ -231,6 +232,7 @@ def _submit(request, payload: ClaimIn, photos: list) -> Claim:
     if item is None:
         raise PointsError.ITEM_UNAVAILABLE(fields={"item_id": _("Choose an item from the community's catalogue.")})
     photos = clean_photos(photos, max_count=MAX_PHOTOS)
+    rate_limit_request(request, "claim", now=timezone.now())
     claim = claim_submit(
         actor=request.user,
         account=saved_account(account),

@@ -96,6 +96,11 @@ LOGOUT_REDIRECT_URL = "login"
 GONGZHI_LOGIN_MAX_FAILURES = int(env_str("GONGZHI_LOGIN_MAX_FAILURES", "5"))
 GONGZHI_LOGIN_FAILURE_WINDOW_MINUTES = int(env_str("GONGZHI_LOGIN_FAILURE_WINDOW_MINUTES", "15"))
 GONGZHI_LOGIN_LOCK_MINUTES = int(env_str("GONGZHI_LOGIN_LOCK_MINUTES", "15"))
+# The district's load balancers / reverse proxies (addresses or networks): only from them is X-Forwarded-For read.
+GONGZHI_TRUSTED_PROXIES = env_list("GONGZHI_TRUSTED_PROXIES", [])
+# Rate limits on logins, tokens, claims, requests, orders and votes (core/ratelimit.py; kept in the cache, which
+# is Redis in production so every app server counts together).
+GONGZHI_RATE_LIMITING = env_bool("GONGZHI_RATE_LIMITING", True)
 # Two-factor login (people/two_factor.py): mandatory for superusers and these roles unless switched off.
 GONGZHI_TWO_FACTOR_MANDATORY = env_bool("GONGZHI_TWO_FACTOR_MANDATORY", True)
 GONGZHI_TWO_FACTOR_ROLES = env_list("GONGZHI_TWO_FACTOR_ROLES", ["district_admin", "street_admin"])

@@ -18,6 +18,8 @@ STORAGES = {
 GONGZHI_JOBS_MODE = "embedded"
 # Enforcement is tested on its own (people/tests/test_two_factor.py); other tests log administrators in directly.
 GONGZHI_TWO_FACTOR_MANDATORY = False
+# Rate limits are tested on their own (core/tests/test_ratelimit.py); the suite logs in hundreds of times a minute.
+GONGZHI_RATE_LIMITING = False
 CELERY_TASK_ALWAYS_EAGER = True
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
 if DATABASES["default"]["ENGINE"].endswith("postgresql"):

@@ -22,6 +22,7 @@ from ninja import Field, Query, Router, Schema, Status
 from gongzhi.core.api_support import ERRORS, Page, PageQuery, paginate
 from gongzhi.core.errors import NotFound, ValidationFailed
 from gongzhi.core.masking import mask_name
+from gongzhi.core.ratelimit import rate_limit_request
 from gongzhi.core.roles import Permission
 
 from . import selectors, services
@@ -205,6 +206,7 @@ def offer_detail(request, offer_id: int):
 def offer_redeem(request, offer_id: int, payload: RedeemIn):
     offer = selectors.access_offer(request.user, offer_id)
     account = _account_for(request, payload.account_id)
+    rate_limit_request(request, "order", now=timezone.now())
     order = services.redemption_place(
         actor=request.user,
         offer=offer,

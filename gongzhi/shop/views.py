@@ -21,6 +21,7 @@ from gongzhi.core.access import reach
 from gongzhi.core.errors import DomainError, NotFound
 from gongzhi.core.masking import mask_name
 from gongzhi.core.pagination import page_of
+from gongzhi.core.ratelimit import rate_limit_request
 from gongzhi.core.roles import Permission
 from gongzhi.core.views_support import domain_errors, private_file_response
 
@@ -107,6 +108,7 @@ def offer_detail(request, offer_id: int):
         except ValueError:
             quantity = 0
         try:
+            rate_limit_request(request, "order", now=timezone.now())
             order = services.redemption_place(
                 actor=user, offer=offer, account=account, quantity=quantity, idempotency_key=key
             )

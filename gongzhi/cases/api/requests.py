@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
@@ -17,6 +18,7 @@ from ninja.files import UploadedFile
 from gongzhi.core.api_support import ERRORS, Page, PageQuery, paginate
 from gongzhi.core.errors import NotFound, ValidationFailed
 from gongzhi.core.masking import mask_name, mask_phone
+from gongzhi.core.ratelimit import rate_limit_request
 from gongzhi.people.models import Organisation
 from gongzhi.places.models import Place
 from gongzhi.places.selectors import access_place
@@ -337,6 +339,7 @@ def case_submit(request, payload: CaseIn):
     channel = payload.channel or CaseChannel.RESIDENT_APP
     if channel not in CaseChannel.values:
         raise ValidationFailed(fields={"channel": _("Unknown channel.")})
+    rate_limit_request(request, "case", now=timezone.now())
     case = services.case_submit(
         actor=request.user,
         category=category,

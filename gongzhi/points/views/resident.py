@@ -18,6 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from gongzhi.core.access import reach
 from gongzhi.core.errors import DomainError, NotFound, ValidationFailed
 from gongzhi.core.pagination import page_of
+from gongzhi.core.ratelimit import rate_limit_request
 from gongzhi.core.roles import Permission
 from gongzhi.core.views_support import domain_errors, private_file_response
 
@@ -180,6 +181,7 @@ def _submit_claim(request, *, account: PointsAccount, form: dict, today: date) -
     photos = photos_from(request)
     if errors:
         raise ValidationFailed(fields=errors)
+    rate_limit_request(request, "claim", now=timezone.now())
     return claims.claim_submit(
         actor=request.user,
         account=saved_account(account),
