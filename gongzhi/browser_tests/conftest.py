@@ -51,18 +51,31 @@ def browser():
 
 @pytest.fixture
 def new_page(browser, live_server):
-    """new_page(viewport=PHONE) → a fresh browser context (own cookies) and page pointed at the live server."""
+    """new_page(viewport=PHONE) → a fresh browser context (own cookies) and page pointed at the live server.
+
+    Every journey is also a test of the content security policy: anything the browser refuses under it (an inline
+    script, a handler in an attribute, a resource from elsewhere) fails the test that met it.
+    """
     contexts = []
+    refused: list[str] = []
+
+    def watch(message) -> None:
+        text = message.text
+        if "Content Security Policy" in text or "Refused to" in text:
+            refused.append(text)
 
     def make(viewport=PHONE, locale="zh-CN"):
         context = browser.new_context(viewport=viewport, locale=locale, base_url=live_server.url)
         context.set_default_timeout(15_000)
         contexts.append(context)
-        return context.new_page()
+        page = context.new_page()
+        page.on("console", watch)
+        return page
 
     yield make
     for context in contexts:
         context.close()
+    assert not refused, "refused under the content security policy:\n" + "\n".join(refused)
 
 
 @pytest.fixture

@@ -67,3 +67,19 @@ class PreferredLanguageMiddleware:
         if settings.LANGUAGE_COOKIE_NAME not in request.COOKIES:
             request.META.pop("HTTP_ACCEPT_LANGUAGE", None)
         return self.get_response(request)
+
+
+class ContentSecurityPolicyMiddleware:
+    """Every response says where its scripts, styles, pictures and connections may come from: this site only, no
+    inline script (``GONGZHI_CONTENT_SECURITY_POLICY``). Behaviour lives in static files (``gongzhi/app.js``:
+    data-print, data-autosubmit, data-select-all, data-confirm); styles may be inline."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        policy = getattr(settings, "GONGZHI_CONTENT_SECURITY_POLICY", "")
+        if policy and "Content-Security-Policy" not in response:
+            response["Content-Security-Policy"] = policy
+        return response

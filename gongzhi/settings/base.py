@@ -36,6 +36,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "gongzhi.core.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "gongzhi.core.middleware.PreferredLanguageMiddleware",
@@ -159,6 +160,14 @@ SILENCED_SYSTEM_CHECKS = [
 if env_bool("GONGZHI_BEHIND_TLS_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 X_FRAME_OPTIONS = "DENY"
+# No script but the app's own files (no inline script, no eval); pictures may be data: (QR codes) or blob: (photo
+# previews); styles may be inline (htmx adds its indicator style).
+GONGZHI_CONTENT_SECURITY_POLICY = env_str(
+    "GONGZHI_CONTENT_SECURITY_POLICY",
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+    "media-src 'self' blob:; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'",
+)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 
 REDIS_URL = env_str("GONGZHI_REDIS_URL")

@@ -19,6 +19,16 @@
       event.preventDefault();
     }
   });
+  // "Select all" boxes tick every box named in data-select-all inside the same table.
+  document.addEventListener("click", function (event) {
+    var box = event.target;
+    if (box.matches && box.matches("input[type=checkbox][data-select-all]")) {
+      var table = box.closest("table") || document;
+      table.querySelectorAll("tbody input[name='" + box.dataset.selectAll + "']").forEach(function (other) {
+        other.checked = box.checked;
+      });
+    }
+  });
   // Print buttons.
   document.addEventListener("click", function (event) {
     var target = event.target.closest ? event.target.closest("[data-print]") : null;
