@@ -44,6 +44,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "gongzhi.people.sessions.SessionIdleTimeoutMiddleware",
     "gongzhi.people.two_factor.TwoFactorEnrolmentMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -139,7 +140,8 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
 
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_AGE = 12 * 3600
+SESSION_COOKIE_AGE = 12 * 3600  # the longest a session lasts; it ends sooner when idle (people/sessions.py)
+GONGZHI_SESSION_IDLE_MINUTES = int(env_str("GONGZHI_SESSION_IDLE_MINUTES", "60"))
 # Behind HTTPS (production): secure cookies, HSTS and a redirect of plain HTTP (the health check stays reachable
 # over HTTP for load balancers). `gongzhi check --deploy` is clean with these set (a test keeps it so).
 SERVED_OVER_HTTPS = env_bool("GONGZHI_SECURE_COOKIES", False)

@@ -20,6 +20,8 @@ GONGZHI_JOBS_MODE = "embedded"
 GONGZHI_TWO_FACTOR_MANDATORY = False
 # Rate limits are tested on their own (core/tests/test_ratelimit.py); the suite logs in hundreds of times a minute.
 GONGZHI_RATE_LIMITING = False
+# Tests move the clock by years between a login and a request; the idle timeout has its own tests.
+GONGZHI_SESSION_IDLE_MINUTES = 0
 CELERY_TASK_ALWAYS_EAGER = True
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
 if DATABASES["default"]["ENGINE"].endswith("postgresql"):
