@@ -117,6 +117,10 @@ GONGZHI_POINTS_PREPARED = env_bool("GONGZHI_POINTS_PREPARED", True)
 
 # Key for encrypting ID card numbers at rest; derived from SECRET_KEY unless given.
 GONGZHI_FIELD_KEY = env_str("GONGZHI_FIELD_KEY")
+# Keys replaced by GONGZHI_FIELD_KEY that still decrypt until `gongzhi rotate_field_key` has re-encrypted everything.
+GONGZHI_FIELD_KEYS_RETIRED = env_list("GONGZHI_FIELD_KEYS_RETIRED", [])
+# The key of the ID-number digests (lookups without decrypting); empty: derived from GONGZHI_FIELD_KEY.
+GONGZHI_INDEX_KEY = env_str("GONGZHI_INDEX_KEY")
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]

@@ -43,8 +43,8 @@ def test_encryption_round_trip_and_randomised():
 
 def test_tampered_ciphertext_is_rejected():
     token = encrypt_text("110101199003071234")
-    version, payload = token.split(":")
-    tampered = f"{version}:{payload[:-4]}AAAA"
+    version, key_id, payload = token.split(":")
+    tampered = f"{version}:{key_id}:{payload[:-4]}AAAA"
     with pytest.raises(Exception):  # noqa: B017 - any authentication failure will do
         decrypt_text(tampered)
 
