@@ -17,3 +17,9 @@ echo "== seed: $HOUSEHOLDS households"
 /usr/bin/time -f "seed took %e s" .venv/bin/gongzhi seed --households "$HOUSEHOLDS" --seed 1
 echo "== access_bench"
 .venv/bin/python benchmarks/access_bench.py
+echo "== deliberation_bench (own scratch database)"
+.venv/bin/python benchmarks/deliberation_bench.py
+echo "== volunteering_bench (own scratch database)"
+.venv/bin/python benchmarks/volunteering_bench.py
+echo "== cobuilding_bench (own scratch database)"
+.venv/bin/python benchmarks/cobuilding_bench.py

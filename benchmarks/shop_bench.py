@@ -26,8 +26,6 @@ goes, statement by statement).
 
 from __future__ import annotations
 
-import contextlib
-import multiprocessing as mp
 import os
 import statistics
 import sys
@@ -51,6 +49,7 @@ os.environ["GONGZHI_DATABASE_URL"] = f"{SERVER}/{DB}"
 os.environ["DJANGO_SETTINGS_MODULE"] = "gongzhi.settings"
 
 import psycopg  # noqa: E402
+from processes import run_in_processes  # noqa: E402
 from replay import Replay, capture, connect  # noqa: E402
 
 # Distinct, wide id ranges, so a captured id never looks like another value of the statement (1, 10, 72 …).
@@ -76,42 +75,9 @@ def raw_connection() -> psycopg.Connection:
 # ---------------------------------------------------------------- running in processes
 
 
-def _child(work: Callable, share: list, barrier, results) -> None:
-    from django.db import connections
-
-    connections.close_all()
-    try:
-        prepared = work(share, prepare=True)
-        barrier.wait()
-        start = time.perf_counter()
-        work(share, prepared=prepared)
-        results.put((start, time.perf_counter(), len(share), ""))
-    except BaseException as error:  # report, do not hang the parent
-        results.put((0.0, 0.0, 0, repr(error)))
-        with contextlib.suppress(Exception):
-            barrier.abort()
-    finally:
-        connections.close_all()
-
-
 def rate(work: Callable, shares: list[list]) -> float:
-    """Orders per second of ``work``, one process per share, all started together."""
-    from django.db import connections
-
-    connections.close_all()
-    context = mp.get_context("fork")
-    barrier, results = context.Barrier(len(shares)), context.Queue()
-    children = [context.Process(target=_child, args=(work, share, barrier, results)) for share in shares]
-    for child in children:
-        child.start()
-    outcomes = [results.get(timeout=900) for _ in children]
-    for child in children:
-        child.join()
-    errors = [error for *_rest, error in outcomes if error]
-    if errors:
-        raise SystemExit(f"a benchmark process failed: {errors[0]}")
-    start, end = min(o[0] for o in outcomes), max(o[1] for o in outcomes)
-    return sum(o[2] for o in outcomes) / (end - start)
+    """Orders per second of ``work``, one process per share, all started together (benchmarks/processes.py)."""
+    return run_in_processes(work, shares, timeout=900)[0]
 
 
 # ---------------------------------------------------------------- the cases

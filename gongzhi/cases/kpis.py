@@ -27,8 +27,8 @@ or passed up as a case still open), passed up as cases. handled + being handled 
 Agent services — matters of residents under the place: received in the period, completed in the period, still open
 now of those received; agents = distinct agents who received or completed a matter in the period.
 
-Not computed here: problems solved through forums and joint meetings — deliberation and co-building are not
-modelled yet (no such app in this tree).
+Not computed here: problems solved through forums and joint meetings are co-building's figures
+(``gongzhi.cobuilding.kpis.meeting_figures``, catalogue key ``cobuilding.meetings.problems_solved``).
 """
 
 from __future__ import annotations
@@ -38,11 +38,13 @@ from typing import Any
 
 from django.db.models import Count, Q
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from gongzhi.core.access import reach, require_authenticated
 from gongzhi.core.actors import Actor
 from gongzhi.core.errors import NotFound
-from gongzhi.core.figures import Period, Rate
+from gongzhi.core.figures import Figures, Period, Rate
+from gongzhi.core.kpi_catalogue import Figure, FigureGroup, KpiDomain, Unit
 from gongzhi.core.roles import Permission
 from gongzhi.core.tree import subtree_q
 from gongzhi.places.models import Place
@@ -64,16 +66,6 @@ from .models import (
 
 GOOD_RATINGS = (Satisfaction.SATISFIED, Satisfaction.BASICALLY_SATISFIED)
 IN_COMMUNITY_LEVELS = (CaseLevel.GRID, CaseLevel.COMMUNITY)
-
-
-def _rate_dict(value: Any) -> Any:
-    return value.as_dict() if isinstance(value, Rate) else value
-
-
-@dataclass(frozen=True)
-class Figures:
-    def as_dict(self) -> dict:
-        return {name: _rate_dict(getattr(self, name)) for name in self.__dataclass_fields__}
 
 
 @dataclass(frozen=True)
@@ -267,7 +259,9 @@ class CaseKpis:
             "disputes": self.disputes.as_dict(),
             "visits": self.visits.as_dict(),
             "agent_services": self.agent_services.as_dict(),
-            "not_computed": [_("problems solved through forums and joint meetings (not modelled yet)")],
+            "not_computed": [
+                _("problems solved through forums and joint meetings: a co-building figure (/api/v1/kpis)")
+            ],
         }
 
 
@@ -289,3 +283,182 @@ def case_kpis(*, actor: Actor, place: Place, period: Period) -> CaseKpis:
         visits=visit_figures(place, period),
         agent_services=agent_figures(place, period),
     )
+
+
+# ---------------------------------------------------------------- the KPI catalogue (gongzhi.core.kpi_catalogue)
+
+KPI_DOMAIN = KpiDomain(
+    "cases",
+    gettext_lazy("Cases and disputes"),
+    groups=(
+        FigureGroup(
+            "cases.cases",
+            gettext_lazy("Residents' requests"),
+            case_figures,
+            (
+                Figure(
+                    "received",
+                    gettext_lazy("Cases received"),
+                    gettext_lazy(
+                        "Requests about places under the place submitted in the "
+                        "period, duplicates merged into another not counted."
+                    ),
+                ),
+                Figure(
+                    "closed",
+                    gettext_lazy("Cases closed"),
+                    gettext_lazy("Requests closed in the period (rejected and withdrawn ones are not closed)."),
+                ),
+                Figure(
+                    "open",
+                    gettext_lazy("Cases still open"),
+                    gettext_lazy("Requests received in the period and not finished now."),
+                ),
+                Figure(
+                    "on_time",
+                    gettext_lazy("Cases closed on time"),
+                    gettext_lazy(
+                        "Requests closed in the period that were never overdue, over the requests closed in the period."
+                    ),
+                    Unit.RATE,
+                    numerator=gettext_lazy("closed and never overdue"),
+                    denominator=gettext_lazy("closed in the period"),
+                ),
+                Figure(
+                    "satisfaction",
+                    gettext_lazy("Satisfaction"),
+                    gettext_lazy(
+                        "Requests closed in the period rated satisfied or basically satisfied, over those closed in "
+                        "the period with a rating."
+                    ),
+                    Unit.RATE,
+                    numerator=gettext_lazy("rated satisfied or basically satisfied"),
+                    denominator=gettext_lazy("closed in the period with a rating"),
+                ),
+                Figure(
+                    "resolved_in_grid",
+                    gettext_lazy("Resolved in the grid"),
+                    gettext_lazy(
+                        "Requests closed in the period resolved at grid level, over those closed in the period "
+                        "(小事不出网格)."
+                    ),
+                    Unit.RATE,
+                    numerator=gettext_lazy("resolved at grid level"),
+                    denominator=gettext_lazy("closed in the period"),
+                ),
+                Figure(
+                    "resolved_in_community",
+                    gettext_lazy("Resolved in the community"),
+                    gettext_lazy(
+                        "Requests closed in the period resolved at grid or community level, over those closed in the "
+                        "period (大事不出社区)."
+                    ),
+                    Unit.RATE,
+                    numerator=gettext_lazy("resolved at grid or community level"),
+                    denominator=gettext_lazy("closed in the period"),
+                ),
+            ),
+        ),
+        FigureGroup(
+            "cases.disputes",
+            gettext_lazy("Dispute mediation"),
+            dispute_figures,
+            (
+                Figure(
+                    "found",
+                    gettext_lazy("Disputes found"),
+                    gettext_lazy("Disputes under the place found in the period (a cohort)."),
+                ),
+                Figure("resolved", gettext_lazy("Disputes resolved"), gettext_lazy("Of those, settled by agreement.")),
+                Figure("referred", gettext_lazy("Disputes referred"), gettext_lazy("Of those, referred elsewhere.")),
+                Figure(
+                    "not_resolved",
+                    gettext_lazy("Disputes not resolved"),
+                    gettext_lazy("Of those, closed without agreement."),
+                ),
+                Figure(
+                    "in_mediation",
+                    gettext_lazy("Disputes in mediation"),
+                    gettext_lazy("Of those, still open or being mediated."),
+                ),
+                Figure(
+                    "resolution_rate",
+                    gettext_lazy("Dispute resolution rate"),
+                    gettext_lazy(
+                        "Disputes found in the period and settled by agreement, over the disputes found in the period."
+                    ),
+                    Unit.RATE,
+                    numerator=gettext_lazy("settled by agreement"),
+                    denominator=gettext_lazy("disputes found in the period"),
+                ),
+            ),
+        ),
+        FigureGroup(
+            "cases.visits",
+            gettext_lazy("Household visits"),
+            visit_figures,
+            (
+                Figure(
+                    "visits",
+                    gettext_lazy("Visits made"),
+                    gettext_lazy("Visits made in the period to households under the place."),
+                ),
+                Figure(
+                    "households",
+                    gettext_lazy("Households visited"),
+                    gettext_lazy("Distinct households visited in the period."),
+                ),
+                Figure(
+                    "opinions",
+                    gettext_lazy("Opinions collected"),
+                    gettext_lazy("Visits in the period at which an opinion was collected."),
+                ),
+                Figure(
+                    "handled",
+                    gettext_lazy("Opinions handled"),
+                    gettext_lazy(
+                        "Opinions handled on the spot, after the visit, or "
+                        "passed up as a case that has since been finished."
+                    ),
+                ),
+                Figure(
+                    "being_handled",
+                    gettext_lazy("Opinions being handled"),
+                    gettext_lazy("Opinions collected and not handled yet."),
+                ),
+                Figure(
+                    "passed_up",
+                    gettext_lazy("Opinions passed up as cases"),
+                    gettext_lazy("Opinions passed up as requests."),
+                ),
+            ),
+        ),
+        FigureGroup(
+            "cases.agent_services",
+            gettext_lazy("Agent services"),
+            agent_figures,
+            (
+                Figure(
+                    "agents",
+                    gettext_lazy("Agents at work"),
+                    gettext_lazy("Distinct agents who received or completed a matter in the period."),
+                ),
+                Figure(
+                    "received",
+                    gettext_lazy("Agent matters received"),
+                    gettext_lazy("Matters of residents under the place received in the period."),
+                ),
+                Figure(
+                    "completed",
+                    gettext_lazy("Agent matters completed"),
+                    gettext_lazy("Matters completed in the period."),
+                ),
+                Figure(
+                    "open",
+                    gettext_lazy("Agent matters still open"),
+                    gettext_lazy("Matters received in the period and still open now."),
+                ),
+            ),
+        ),
+    ),
+)

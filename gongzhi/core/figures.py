@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -182,3 +183,23 @@ class Period:
 
     def as_dict(self) -> dict:
         return {"kind": self.kind, "key": self.key, "first": self.first.isoformat(), "last": self.last.isoformat()}
+
+
+def plain_value(value: Any) -> Any:
+    """A figure as JSON holds it: a Rate as its dict, containers item by item, the rest as it is."""
+    if isinstance(value, Rate):
+        return value.as_dict()
+    if isinstance(value, dict):
+        return {key: plain_value(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain_value(item) for item in value]
+    return value
+
+
+@dataclass(frozen=True)
+class Figures:
+    """The base of a group of figures (a frozen dataclass per group in each app's kpis.py): ``as_dict()`` for the
+    API and exports."""
+
+    def as_dict(self) -> dict:
+        return {name: plain_value(getattr(self, name)) for name in self.__dataclass_fields__}  # type: ignore[attr-defined]

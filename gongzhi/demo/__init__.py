@@ -42,6 +42,9 @@ STEPS: list[str] = [
     "gongzhi.demo.steps_points",
     "gongzhi.demo.steps_shop",
     "gongzhi.demo.steps_cases",
+    "gongzhi.demo.steps_cobuilding",
+    "gongzhi.demo.steps_volunteering",
+    "gongzhi.demo.steps_deliberation",
 ]
 
 

@@ -21,8 +21,10 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Count, Q
+from django.utils.translation import gettext_lazy as _
 
 from gongzhi.core.figures import Period
+from gongzhi.core.kpi_catalogue import Figure, FigureGroup, KpiDomain, Unit
 from gongzhi.core.roles import Role
 from gongzhi.core.tree import subtree_q
 from gongzhi.places.models import Place
@@ -110,3 +112,90 @@ def people_figures(place: Place, period: Period) -> PeopleFigures:
         community_workers=workers,
         people_in_several_roles=several,
     )
+
+
+# ---------------------------------------------------------------- the KPI catalogue (gongzhi.core.kpi_catalogue)
+
+
+def _role_label(role: str) -> str:
+    return str(Role(role).label)
+
+
+def _organisation_kind_label(kind: str) -> str:
+    return str(PartyOrganisationKind(kind).label)
+
+
+KPI_DOMAIN = KpiDomain(
+    "people",
+    _("Organisation and people"),
+    groups=(
+        FigureGroup(
+            "people.organisation",
+            _("Residents, party and staff"),
+            people_figures,
+            (
+                Figure("residents", _("Residents"), _("Registered, active residents of households under the place.")),
+                Figure(
+                    "households_with_residents",
+                    _("Households with residents"),
+                    _("Households under the place with at least one registered resident."),
+                ),
+                Figure(
+                    "party_organisations",
+                    _("Party organisations by kind"),
+                    _(
+                        "Active party committees, branches, building party groups and party household leads serving "
+                        "places under the place."
+                    ),
+                    Unit.MAPPING,
+                    labels=_organisation_kind_label,
+                ),
+                Figure(
+                    "party_members",
+                    _("Party members"),
+                    _("Active party memberships of active residents under the place."),
+                ),
+                Figure(
+                    "party_members_in_service",
+                    _("Party members in service"),
+                    _("Of the party members, those in service (not retired)."),
+                ),
+                Figure(
+                    "staff_by_role",
+                    _("Staff by role"),
+                    _(
+                        "Distinct people holding each role in force on the period's last day on places under the place "
+                        "(residents' own role not counted)."
+                    ),
+                    Unit.MAPPING,
+                    labels=_role_label,
+                ),
+                Figure(
+                    "community_workers",
+                    _("Community workers"),
+                    _(
+                        "People holding the community worker or community secretary role in force on the period's "
+                        "last day under the place."
+                    ),
+                ),
+                Figure(
+                    "community_workers_per_10000",
+                    _("Community workers per 10,000 residents"),
+                    _(
+                        "Community workers × 10,000 / residents, to one decimal, against the standard of at least 18; "
+                        "— without residents."
+                    ),
+                    Unit.PER_10000,
+                ),
+                Figure(
+                    "people_in_several_roles",
+                    _("People in several roles"),
+                    _(
+                        "People holding two or more different roles in force on the period's last day under the "
+                        "place (residents' own role not counted)."
+                    ),
+                ),
+            ),
+        ),
+    ),
+)

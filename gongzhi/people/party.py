@@ -409,3 +409,12 @@ def party_membership_set(
     if current is None:
         return party_membership_add(actor=actor, resident=resident, data=data, now=now)
     return party_membership_change(actor=actor, membership=current, data=data, now=now)
+
+
+def party_membership_home_registration_set(*, membership: PartyMembership, registered_on: date | None) -> None:
+    """Keep ``registered_at_home_on`` (the date of the member's dual registration, 报到) in step with the record of
+    the registration, which the volunteering app owns (``gongzhi.volunteering.registration``). Called only inside
+    that app's services, which check who may register and confirm and write the audit entry in the same
+    transaction; ``None`` when the registration ends."""
+    PartyMembership.objects.filter(pk=membership.pk).update(registered_at_home_on=registered_on)
+    membership.registered_at_home_on = registered_on

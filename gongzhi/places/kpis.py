@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Count, Exists, OuterRef, Q
+from django.utils.translation import gettext_lazy as _
 
+from gongzhi.core.kpi_catalogue import Figure, FigureGroup, KpiDomain, Unit
 from gongzhi.core.tree import subtree_q
 
 from .models import MAX_GRID_LEVEL, Place, PlaceKind
@@ -72,3 +74,46 @@ def place_figures(place: Place) -> PlaceFigures:
         households=row["households"],
         finest_grids=row["finest"],
     )
+
+
+# ---------------------------------------------------------------- the KPI catalogue (gongzhi.core.kpi_catalogue)
+
+
+def _grid_level(level) -> str:
+    return str(_("level %(level)s") % {"level": level})
+
+
+KPI_DOMAIN = KpiDomain(
+    "places",
+    _("Places"),
+    groups=(
+        FigureGroup(
+            "places.tree",
+            _("The place tree"),
+            lambda place, period: place_figures(place),
+            (
+                Figure(
+                    "grids_by_level",
+                    _("Grids by level"),
+                    _("Active grids under the place, by grid level; the tree as it stands, whatever the period."),
+                    Unit.MAPPING,
+                    labels=_grid_level,
+                ),
+                Figure("areas", _("Areas"), _("Active areas (片区) under the place.")),
+                Figure("compounds", _("Compounds"), _("Active residential compounds under the place.")),
+                Figure("buildings", _("Buildings"), _("Active buildings under the place.")),
+                Figure("entrances", _("Entrances"), _("Active entrances (单元) under the place.")),
+                Figure("households", _("Households"), _("Active households under the place.")),
+                Figure(
+                    "households_per_grid",
+                    _("Households per grid"),
+                    _(
+                        "Households under the place divided by its finest grids (grids no other grid divides), "
+                        "to one decimal; — where there is no grid."
+                    ),
+                    Unit.RATIO,
+                ),
+            ),
+        ),
+    ),
+)

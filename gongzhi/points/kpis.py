@@ -44,13 +44,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
 
 from django.conf import settings
 from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, Sum
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext_lazy as _
 
-from gongzhi.core.figures import Period, Rate
+from gongzhi.core.figures import Figures, Period, Rate
+from gongzhi.core.kpi_catalogue import Figure, FigureGroup, KpiDomain, Unit
 from gongzhi.core.tree import subtree_q
 from gongzhi.places.models import Place
 
@@ -73,22 +74,6 @@ REVIEW_WITHIN = timedelta(days=7)
 ADJUSTMENT_CATEGORY = "adjustment"
 HOLDER_KINDS = [kind for kind in AccountKind.values if kind != AccountKind.SYSTEM]
 PEOPLE_KINDS = (AccountKind.RESIDENT, AccountKind.PARTY_MEMBER)
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Rate):
-        return value.as_dict()
-    if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(item) for item in value]
-    return value
-
-
-@dataclass(frozen=True)
-class Figures:
-    def as_dict(self) -> dict:
-        return {name: _plain(getattr(self, name)) for name in self.__dataclass_fields__}
 
 
 @dataclass(frozen=True)
@@ -410,3 +395,207 @@ def points_kpis(place: Place, period: Period) -> PointsKpis:
         selections=selection_figures(place, period),
         moral_bank=moral_bank_figures(place, period),
     )
+
+
+# ---------------------------------------------------------------- the KPI catalogue (gongzhi.core.kpi_catalogue)
+
+
+def _account_kind_label(kind: str) -> str:
+    return str(AccountKind(kind).label)
+
+
+def _category_label(code: str) -> str:
+    return str(_("manual adjustments")) if code == ADJUSTMENT_CATEGORY else code
+
+
+KPI_DOMAIN = KpiDomain(
+    "points",
+    _("Red points"),
+    groups=(
+        FigureGroup(
+            "points.catalogue",
+            _("Points catalogue"),
+            catalogue_figures,
+            (
+                Figure(
+                    "categories",
+                    _("Categories in use"),
+                    _("Categories of the point items in force for the place on the period's last day."),
+                ),
+                Figure(
+                    "items",
+                    _("Point items in force"),
+                    _(
+                        "Active items of the catalogues of the place, the places above it and the communities below "
+                        "it, in force on the period's last day."
+                    ),
+                ),
+                Figure(
+                    "values_in_use",
+                    _("Point values in use"),
+                    _("The distinct point values of those items on the period's last day."),
+                    Unit.VALUES,
+                ),
+                Figure(
+                    "items_adjusted",
+                    _("Items adjusted this year"),
+                    _("Items whose value changed in the year of the period's last day."),
+                ),
+                Figure(
+                    "adjustments",
+                    _("Catalogue adjustments this year"),
+                    _("Value changes taking effect in the year of the period's last day."),
+                ),
+            ),
+        ),
+        FigureGroup(
+            "points.accounts",
+            _("Points accounts"),
+            account_figures,
+            (
+                Figure("total", _("Points accounts"), _("Holder accounts under the place opened by the period's end.")),
+                Figure(
+                    "by_kind",
+                    _("Points accounts by kind"),
+                    _(
+                        "Those accounts by kind: residents, party members and cadres, resident organisations, "
+                        "volunteer teams."
+                    ),
+                    Unit.MAPPING,
+                    labels=_account_kind_label,
+                ),
+            ),
+        ),
+        FigureGroup(
+            "points.ledger",
+            _("Points ledger"),
+            ledger_figures,
+            (
+                Figure(
+                    "issued",
+                    _("Points issued"),
+                    _("Points earned in the period by accounts under the place, net of reversals, by effective date."),
+                    Unit.POINTS,
+                ),
+                Figure(
+                    "redeemed",
+                    _("Points redeemed"),
+                    _("Points spent at the shop and merchants in the period (completed redemptions)."),
+                    Unit.POINTS,
+                ),
+                Figure(
+                    "outstanding",
+                    _("Points outstanding"),
+                    _(
+                        "Points held by the accounts under the place at the end of the period (spendable and held "
+                        "for open orders)."
+                    ),
+                    Unit.POINTS,
+                ),
+                Figure(
+                    "participants",
+                    _("People who earned points"),
+                    _("Distinct residents and party members under the place who were awarded points in the period."),
+                ),
+                Figure(
+                    "issued_by_category",
+                    _("Points issued by category"),
+                    _("Points issued in the period by the category of the claim's item; manual adjustments apart."),
+                    Unit.MAPPING,
+                    labels=_category_label,
+                ),
+                Figure(
+                    "issued_by_account_kind",
+                    _("Points issued by kind of account"),
+                    _("Points issued in the period by the kind of the account that earned them."),
+                    Unit.MAPPING,
+                    labels=_account_kind_label,
+                ),
+            ),
+        ),
+        FigureGroup(
+            "points.claims",
+            _("Points claims"),
+            claim_figures,
+            (
+                Figure(
+                    "submitted", _("Claims submitted"), _("Claims of accounts under the place submitted in the period.")
+                ),
+                Figure("approved", _("Claims approved"), _("Claims approved in the period (by the decision's time).")),
+                Figure("rejected", _("Claims rejected"), _("Claims rejected in the period (by the decision's time).")),
+                Figure(
+                    "reviewed_in_week",
+                    _("Claims reviewed within a week"),
+                    _(
+                        "Approvals and rejections made within 7 days of the claim's submission, over all approvals and "
+                        "rejections in the period (一周一审核)."
+                    ),
+                    Unit.RATE,
+                    numerator=_("decisions within 7 days of submission"),
+                    denominator=_("approvals and rejections in the period"),
+                ),
+            ),
+        ),
+        FigureGroup(
+            "points.publications",
+            _("Monthly publication"),
+            publication_figures,
+            (
+                Figure(
+                    "months",
+                    _("Community months due"),
+                    _("Monthly lists of communities under the place for months ending in the period."),
+                ),
+                Figure("published", _("Monthly lists published"), _("Of those, the lists published.")),
+                Figure(
+                    "on_time",
+                    _("Lists published on time"),
+                    _("Lists published by the due day of the following month, over the lists published (一月一公示)."),
+                    Unit.RATE,
+                    numerator=_("lists published on time"),
+                    denominator=_("lists published"),
+                ),
+                Figure("objections_raised", _("Objections raised"), _("Objections to the lists raised in the period.")),
+                Figure("objections_upheld", _("Objections upheld"), _("Objections upheld in the period.")),
+            ),
+        ),
+        FigureGroup(
+            "points.selections",
+            _("Annual selections"),
+            selection_figures,
+            (
+                Figure(
+                    "points_stars",
+                    _("Points stars selected"),
+                    _("People selected as points stars in published annual selections of years ending in the period."),
+                ),
+                Figure(
+                    "good_neighbours",
+                    _("Good neighbours selected"),
+                    _(
+                        "People selected as good neighbours in "
+                        "published annual selections of years "
+                        "ending in the period."
+                    ),
+                ),
+            ),
+        ),
+        FigureGroup(
+            "points.moral_bank",
+            _("Moral bank"),
+            moral_bank_figures,
+            (
+                Figure(
+                    "depositor_households",
+                    _("Depositor households"),
+                    _("Households under the place with an account that has earned points by the period's end."),
+                ),
+                Figure(
+                    "people_served",
+                    _("Person-times served"),
+                    _("Services credited in the period (awarded claims not reversed; one record each)."),
+                ),
+            ),
+        ),
+    ),
+)

@@ -6,7 +6,9 @@ outside the app (pages, the API, admin, jobs, the demo, other apps) has one plac
 - ``gongzhi.points.catalogue``: categories, point items and their value versions, each community's switches;
 - ``gongzhi.points.claims``: submitting a claim, answering a return, withdrawing;
 - ``gongzhi.points.review``: the committee's decisions on claims (one or many) and reversals;
-- ``gongzhi.points.adjustments``: manual corrections proposed by one person and decided by another.
+- ``gongzhi.points.adjustments``: manual corrections proposed by one person and decided by another;
+- ``organisation_account``: an organisation's points account, opened on first use (other apps award
+  organisations through it and ``claim_submit``).
 
 Each state change is keyword-only with the acting account first, checks reach with ``gongzhi.core.access``, writes
 in one transaction, records the audit log in it, and raises a ``DomainError`` (nothing written) when it refuses.
@@ -27,6 +29,7 @@ from .catalogue import (
     items_available,
 )
 from .claims import CLOSED_MONTH_STATES, MAX_PHOTOS, claim_resubmit, claim_submit, claim_withdraw
+from .ledger import account_for_organisation as organisation_account
 from .review import (
     REVIEW_DECISIONS,
     claim_approve,
@@ -59,5 +62,6 @@ __all__ = [
     "item_value_change",
     "item_value_on",
     "items_available",
+    "organisation_account",
     "review_decide_many",
 ]

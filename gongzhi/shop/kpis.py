@@ -19,8 +19,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db.models import Count, Q, Sum
+from django.utils.translation import gettext_lazy as _
 
 from gongzhi.core.figures import Period
+from gongzhi.core.kpi_catalogue import Figure, FigureGroup, KpiDomain, Unit
 from gongzhi.core.tree import subtree_q
 from gongzhi.places.models import Place
 
@@ -89,3 +91,67 @@ def shop_figures(place: Place, period: Period) -> ShopFigures:
         value_given=Decimal(redeemed["value"]).quantize(Decimal("0.01")),
         own_shop_goods_issued=int(redeemed["goods"]),
     )
+
+
+# ---------------------------------------------------------------- the KPI catalogue (gongzhi.core.kpi_catalogue)
+
+KPI_DOMAIN = KpiDomain(
+    "shop",
+    _("Points shop and merchant alliance"),
+    groups=(
+        FigureGroup(
+            "shop.alliance",
+            _("Shop and alliance"),
+            shop_figures,
+            (
+                Figure(
+                    "merchants",
+                    _("Merchants in the alliance"),
+                    _(
+                        "Distinct merchants that were members, on some day of the period, of an alliance of the "
+                        "place, a place above it or a place below it."
+                    ),
+                ),
+                Figure(
+                    "offers",
+                    _("Offers"),
+                    _(
+                        "Approved offers shown by the place, a place above or below it, valid on some day of the "
+                        "period."
+                    ),
+                ),
+                Figure(
+                    "own_shop_offers",
+                    _("Own points shop offers"),
+                    _("Of the offers, the community's own points shop's (爱心超市)."),
+                ),
+                Figure("merchant_offers", _("Merchant offers"), _("Of the offers, the merchants'.")),
+                Figure(
+                    "redemptions",
+                    _("Redemptions"),
+                    _("Orders completed (picked up) in the period by accounts under the place."),
+                ),
+                Figure(
+                    "points_redeemed",
+                    _("Points redeemed at the shop"),
+                    _("Points of the orders completed in the period by accounts under the place."),
+                    Unit.POINTS,
+                ),
+                Figure(
+                    "value_given",
+                    _("Value given by merchants"),
+                    _(
+                        "The cash value (yuan) of discounts and goods given on the orders completed in the period, as "
+                        "agreed on each offer."
+                    ),
+                    Unit.AMOUNT,
+                ),
+                Figure(
+                    "own_shop_goods_issued",
+                    _("Goods issued by the own points shop"),
+                    _("Pieces of goods the community's own points shop handed out on orders completed in the period."),
+                ),
+            ),
+        ),
+    ),
+)

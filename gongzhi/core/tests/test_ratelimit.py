@@ -121,3 +121,27 @@ def test_behind_a_trusted_proxy_the_nearest_untrusted_address_is_the_client():
     assert client_ip(_request("203.0.113.9", "1.2.3.4")) == "203.0.113.9"
     # Garbage in the header: the proxy's own address, never the garbage.
     assert client_ip(_request("10.0.0.2", "not-an-address")) == "10.0.0.2"
+
+
+def test_votes_are_limited_per_address_too(db):
+    from datetime import timedelta
+
+    from gongzhi.deliberation.tests.factories import NOW, make_world, open_vote
+
+    world = make_world()
+    vote = open_vote(world, closes_at=NOW + timedelta(hours=1))
+    cache.clear()
+    limits = {"vote": {"account": 10, "address": 1, "seconds": 60}}
+    with (
+        override_settings(GONGZHI_RATE_LIMITING=True, GONGZHI_RATE_LIMITS=limits),
+        time_machine.travel(NOW, tick=False),
+    ):
+        client = Client()
+        client.force_login(world["zhang"])
+        url = f"/api/v1/deliberation/votes/{vote.pk}/ballots"
+        assert client.post(url, {"choice": 1}, content_type="application/json").status_code == 201
+        client.force_login(world["wang"])  # another household, from the same address within the minute
+        assert_refused(
+            "rate_limited", lambda: client.post(url, {"choice": 1}, content_type="application/json"), status=429
+        )
+    cache.clear()

@@ -6,14 +6,11 @@ proves nothing and these tests skip.
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
-
 import pytest
-from django.db import connection, connections
+from django.db import connection
 from django.db.models import Sum
 
-from gongzhi.core.errors import DomainError
+from gongzhi.core.testing import race
 from gongzhi.points.ledger import account_figures, ledger_check, system_account
 from gongzhi.points.models import HOLDER_KINDS, PointsAccount, Transfer
 from gongzhi.shop.models import Offer, Redemption, StockMovement
@@ -25,26 +22,6 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrency is tested on PostgreSQL only"),
 ]
-WORKERS = 16
-
-
-def race(calls: list) -> list:
-    """Run the calls on a pool of WORKERS threads, all released at once; each result or DomainError code."""
-    go = threading.Event()
-
-    def run(call):
-        try:
-            go.wait(timeout=10)
-            return call()
-        except DomainError as error:
-            return error.code
-        finally:
-            connections.close_all()
-
-    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        futures = [pool.submit(run, call) for call in calls]
-        go.set()
-        return [future.result() for future in futures]
 
 
 def assert_books_balance(offer: Offer) -> None:

@@ -1,0 +1,149 @@
+"""Reads of the cockpit: which places an actor steers, the figures of a place and period (the KPI catalogue's
+one computation), the comparison with the previous period, rankings of the places below and monthly trends.
+
+Every function takes the actor and answers the same NotFound whether a place is missing or out of reach
+(``cockpit.view``). The figures themselves are ``gongzhi.core.kpi_catalogue.compute``: pages, API, workbook and
+report show the same numbers because they call the same functions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import QuerySet
+
+from gongzhi.core import kpi_catalogue
+from gongzhi.core.access import reach, require_reach
+from gongzhi.core.actors import MaybeAnonymousActor
+from gongzhi.core.figures import Period
+from gongzhi.core.kpi_catalogue import FigureValue, Snapshot
+from gongzhi.core.roles import Permission
+from gongzhi.places.models import Place, PlaceKind
+from gongzhi.places.selectors import access_place
+
+# The rankings and the trend read these figures (each through its group's function, as everywhere).
+RANKED_FIGURES = ("points.ledger.issued", "cases.cases.on_time")
+TREND_FIGURES = ("points.ledger.issued", "cases.cases.received")
+TREND_MONTHS = 12
+# Places whose children are ranked and drilled into: the cockpit stops at the building.
+LEAF_KINDS = frozenset({PlaceKind.BUILDING, PlaceKind.ENTRANCE, PlaceKind.HOUSEHOLD})
+MOST_RANKED = 60
+
+
+def cockpit_place(actor: MaybeAnonymousActor, place_id: Any, permission: str = Permission.COCKPIT_VIEW) -> Place:
+    """The place, or NotFound whether it is missing or out of the actor's cockpit reach."""
+    return access_place(actor, place_id, permission)
+
+
+def cockpit_top_places(actor: MaybeAnonymousActor) -> list[Place]:
+    """The highest places whose cockpit the actor may open (superusers: the districts)."""
+    scope = reach(actor, Permission.COCKPIT_VIEW)
+    if scope.everything:
+        return list(Place.objects.filter(parent__isnull=True, is_active=True).order_by("name", "pk"))
+    return list(Place.objects.filter(path__in=scope.paths, is_active=True).order_by("path"))
+
+
+def cockpit_snapshot(actor: MaybeAnonymousActor, place: Place, period: Period) -> Snapshot:
+    """Every registered figure of the place's subtree for the period."""
+    require_reach(actor, Permission.COCKPIT_VIEW, place.path)
+    return kpi_catalogue.compute(place, period)
+
+
+@dataclass(frozen=True)
+class Compared:
+    """A figure now and in the previous period, and the change (a rate's in percentage points)."""
+
+    current: FigureValue
+    previous: FigureValue
+
+    @property
+    def change(self) -> int | Decimal | None:
+        return kpi_catalogue.change(self.current, self.previous)
+
+
+def compare(current: Snapshot, previous: Snapshot) -> dict[str, Compared]:
+    return {
+        key: Compared(value, previous.values[key]) for key, value in current.values.items() if key in previous.values
+    }
+
+
+def cockpit_children(actor: MaybeAnonymousActor, place: Place) -> QuerySet[Place]:
+    """The active places right below, for rankings and drill-down (none below a building)."""
+    require_reach(actor, Permission.COCKPIT_VIEW, place.path)
+    if place.kind in LEAF_KINDS:
+        return Place.objects.none()
+    return Place.objects.filter(parent_id=place.pk, is_active=True).order_by("name", "pk")
+
+
+@dataclass(frozen=True)
+class RankedPlace:
+    place: Place
+    values: dict[str, FigureValue]
+
+
+@dataclass(frozen=True)
+class Ranking:
+    key: str
+    figure_name: Any
+    rows: list[tuple[int, RankedPlace, FigureValue]]  # (rank, place, value); places without a value last, unranked
+
+
+def _groups_of(keys: tuple[str, ...]) -> set[str]:
+    registered = kpi_catalogue.figures()
+    return {registered[key][0].key for key in keys if key in registered}
+
+
+def cockpit_rankings(
+    actor: MaybeAnonymousActor, place: Place, period: Period
+) -> tuple[list[RankedPlace], list[Ranking]]:
+    """The places right below (at most ``MOST_RANKED``) with the ranked figures, and one ranking per figure:
+    highest first, equal values share a rank, a rate with nothing to rate ("—") comes last without a rank."""
+    children = list(cockpit_children(actor, place)[:MOST_RANKED])
+    wanted = _groups_of(RANKED_FIGURES)
+    ranked = [RankedPlace(child, dict(kpi_catalogue.compute(child, period, only=wanted).values)) for child in children]
+    rankings = []
+    registered = kpi_catalogue.figures()
+    for key in RANKED_FIGURES:
+        if key not in registered:
+            continue
+        with_number = [row for row in ranked if row.values[key].number is not None]
+        without = [row for row in ranked if row.values[key].number is None]
+        with_number.sort(key=lambda row: (-row.values[key].number, row.place.name, row.place.pk))  # type: ignore[operator]
+        rows: list[tuple[int, RankedPlace, FigureValue]] = []
+        rank, last_number = 0, None
+        for position, row in enumerate(with_number, start=1):
+            number = row.values[key].number
+            if number != last_number:
+                rank, last_number = position, number
+            rows.append((rank, row, row.values[key]))
+        rows.extend((0, row, row.values[key]) for row in without)
+        rankings.append(Ranking(key, registered[key][1].name, rows))
+    return ranked, rankings
+
+
+def trend_months(last_day: date, months: int = TREND_MONTHS) -> list[Period]:
+    """The ``months`` calendar months ending with the month of ``last_day``, oldest first."""
+    periods = [Period.month(last_day.year, last_day.month)]
+    while len(periods) < months:
+        periods.append(periods[-1].previous())
+    return list(reversed(periods))
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    period: Period
+    values: dict[str, FigureValue]
+
+
+def cockpit_trend(actor: MaybeAnonymousActor, place: Place, period: Period) -> list[TrendPoint]:
+    """The trend figures month by month over the twelve months ending with the period's last month."""
+    require_reach(actor, Permission.COCKPIT_VIEW, place.path)
+    wanted = _groups_of(TREND_FIGURES)
+    points = []
+    for month in trend_months(period.last):
+        values = kpi_catalogue.compute(place, month, only=wanted).values
+        points.append(TrendPoint(month, {key: values[key] for key in TREND_FIGURES if key in values}))
+    return points

@@ -1,0 +1,182 @@
+"""Pages of the cockpit (/cockpit/): the figures of a place and period with their definitions, the comparison
+with the previous period, rankings and drill-down to the places below, a monthly trend, a wall-screen mode, and
+the ledger workbook. Thin: parse → access → selectors → render."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.contrib.staticfiles import finders
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from gongzhi.core import kpi_catalogue
+from gongzhi.core.access import reach
+from gongzhi.core.errors import ValidationFailed
+from gongzhi.core.figures import Period, PeriodKind
+from gongzhi.core.roles import Permission
+from gongzhi.core.views_support import domain_errors
+from gongzhi.places.selectors import place_visible_ancestors
+
+from . import selectors
+from .exports import XLSX_CONTENT_TYPE, cockpit_workbook
+from .periods import period_from
+from .report import DOCX_CONTENT_TYPE, work_report
+
+ECHARTS_STATIC = "cockpit/vendor/echarts.min.js"
+WALL_REFRESH_MINUTES = 5
+
+
+def charts_available() -> bool:
+    """Whether the build step vendored ECharts (``make install`` → ``make vendor``)."""
+    return finders.find(ECHARTS_STATIC) is not None
+
+
+def _period(request) -> tuple[Period, dict]:
+    """The period asked for, or this month with the error to show in the chooser.
+
+    The chooser sends ``kind`` (week / month / quarter / year around ``day``, or custom with ``from`` and ``to``);
+    links send ``period=<key>`` (or ``from`` and ``to``)."""
+    today = timezone.localdate()
+    params = request.GET
+    kind = params.get("kind")
+    try:
+        if kind == PeriodKind.CUSTOM:
+            period = period_from(today=today, first=params.get("from") or None, last=params.get("to") or None)
+            if period.kind != PeriodKind.CUSTOM:
+                raise ValidationFailed(fields={"from": _("Give the first and the last day of the range.")})
+        elif kind:
+            period = period_from(today=today, kind=kind, day=params.get("day"))
+        else:
+            period = period_from(today=today, key=params.get("period"), first=params.get("from"), last=params.get("to"))
+        return period, {}
+    except ValidationFailed as error:
+        return Period.month(today.year, today.month), {name: str(message) for name, message in error.fields.items()}
+
+
+def _keep(period: Period, wall: bool) -> str:
+    """The query string that keeps the period (and wall mode) through a link."""
+    query = {"period": period.key}
+    if wall:
+        query["wall"] = "1"
+    return urlencode(query)
+
+
+@login_required
+@domain_errors
+def home(request):
+    """The actor's own top place's cockpit, or the choice between several, or an empty state."""
+    places = selectors.cockpit_top_places(request.user)
+    if len(places) == 1:
+        query = request.GET.urlencode()
+        return redirect(reverse("cockpit:place", args=[places[0].pk]) + (f"?{query}" if query else ""))
+    return render(request, "cockpit/choose.html", {"places": places})
+
+
+@login_required
+@domain_errors
+def place(request, place_id: int):
+    actor = request.user
+    place = selectors.cockpit_place(actor, place_id)
+    period, period_errors = _period(request)
+    wall = request.GET.get("wall") == "1"
+    snapshot = selectors.cockpit_snapshot(actor, place, period)
+    previous = selectors.cockpit_snapshot(actor, place, period.previous())
+    compared = selectors.compare(snapshot, previous)
+    children, rankings = selectors.cockpit_rankings(actor, place, period)
+    domains = [
+        {
+            "domain": domain_values.domain,
+            "groups": [
+                {"group": group_values.group, "rows": [compared[value.key] for value in group_values.values]}
+                for group_values in domain_values.groups
+            ],
+        }
+        for domain_values in snapshot.domains
+    ]
+    keep = _keep(period, wall)
+    refresh_minutes = int(getattr(settings, "GONGZHI_COCKPIT_WALL_REFRESH_MINUTES", WALL_REFRESH_MINUTES))
+    context = {
+        "place": place,
+        "ancestors": place_visible_ancestors(actor, place),
+        "period": period,
+        "previous_period": period.previous(),
+        "period_errors": period_errors,
+        "period_kinds": [
+            (PeriodKind.WEEK, "week"),
+            (PeriodKind.MONTH, "month"),
+            (PeriodKind.QUARTER, "quarter"),
+            (PeriodKind.YEAR, "year"),
+            (PeriodKind.CUSTOM, "custom"),
+        ],
+        "domains": domains,
+        "children": children,
+        "rankings": rankings,
+        "keep": keep,
+        "keep_period": _keep(period, False),
+        "wall": wall,
+        "refresh_minutes": refresh_minutes,
+        "refresh_seconds": refresh_minutes * 60,
+        "rankings_chart": [
+            {
+                "name": str(ranking.figure_name),
+                "places": [row.place.name for _rank, row, _value in ranking.rows],
+                "values": [None if value.number is None else float(value.number) for _r, _row, value in ranking.rows],
+            }
+            for ranking in rankings
+        ],
+        "charts_available": charts_available(),
+        "echarts_static": ECHARTS_STATIC,
+        "can_export": reach(actor, Permission.REPORT_GENERATE).covers(place.path),
+    }
+    return render(request, "cockpit/place.html", context)
+
+
+@login_required
+@domain_errors
+def trend(request, place_id: int):
+    """The monthly trend (a table, and the chart's data), loaded on its own by the cockpit page."""
+    place = selectors.cockpit_place(request.user, place_id)
+    period, _errors = _period(request)
+    points = selectors.cockpit_trend(request.user, place, period)
+    figures = kpi_catalogue.figures()
+    keys = [key for key in selectors.TREND_FIGURES if key in figures]
+    series = [{"key": key, "name": str(figures[key][1].name)} for key in keys]
+    chart = {
+        "months": [point.period.key for point in points],
+        "series": [{**item, "values": [point.values[item["key"]].number for point in points]} for item in series],
+    }
+    context = {"place": place, "points": points, "keys": keys, "series": series, "chart": chart}
+    return render(request, "cockpit/_trend.html", context)
+
+
+@login_required
+@domain_errors
+def workbook(request, place_id: int):
+    """The ledger workbook of the whole cockpit (figures only: no personal data), for report generators."""
+    place = selectors.cockpit_place(request.user, place_id, Permission.REPORT_GENERATE)
+    period, _errors = _period(request)
+    snapshot = selectors.cockpit_snapshot(request.user, place, period)
+    content = cockpit_workbook(place=place, snapshot=snapshot, generated_at=timezone.localtime())
+    response = HttpResponse(content, content_type=XLSX_CONTENT_TYPE)
+    response["Content-Disposition"] = f'attachment; filename="cockpit-{place.pk}-{period.key}.xlsx"'
+    return response
+
+
+@login_required
+@domain_errors
+def report(request, place_id: int):
+    """The work report (.docx) of the place and period, for report generators; written while the request waits."""
+    place = selectors.cockpit_place(request.user, place_id, Permission.REPORT_GENERATE)
+    period, _errors = _period(request)
+    snapshot = selectors.cockpit_snapshot(request.user, place, period)
+    previous = selectors.cockpit_snapshot(request.user, place, period.previous())
+    content = work_report(place=place, snapshot=snapshot, previous=previous, generated_at=timezone.localtime())
+    response = HttpResponse(content, content_type=DOCX_CONTENT_TYPE)
+    response["Content-Disposition"] = f'attachment; filename="report-{place.pk}-{period.key}.docx"'
+    return response
