@@ -1,5 +1,6 @@
 """Rate limits: how often one person, one username or one address may log in, get a token, claim points, raise a
-request, place an order or vote, in a fixed window (429 ``rate_limited`` in the one error shape, with Retry-After).
+request, place an order, vote or check in, in a fixed window (429 ``rate_limited`` in the one error shape, with
+Retry-After).
 
 Counters live in the cache (Redis in production, so every app server counts together: ``incr`` is atomic there;
 the embedded default's local memory cache counts per process). Each window is its own key, which expires by itself.
@@ -43,6 +44,8 @@ LIMITS: dict[str, Limit] = {
     "case": Limit(account=10, address=120, seconds=60),
     "order": Limit(account=20, address=240, seconds=60),
     "vote": Limit(account=10, address=600, seconds=60),
+    # The typed check-in code is six digits: guessing it must take longer than the minute it lives.
+    "checkin": Limit(account=12, address=600, seconds=60),
 }
 
 

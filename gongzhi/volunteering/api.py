@@ -19,6 +19,7 @@ from gongzhi.core.api_support import ERRORS, Page, PageQuery, paginate
 from gongzhi.core.errors import NotFound
 from gongzhi.core.figures import Period
 from gongzhi.core.masking import mask_name
+from gongzhi.core.ratelimit import rate_limit_request
 from gongzhi.core.roles import Permission
 from gongzhi.places.selectors import access_place
 from gongzhi.points.selectors import active_item
@@ -296,12 +297,14 @@ def signup_confirm(request, signup_id: int):
 )
 def activity_check_in(request, activity_id: int, payload: CheckIn):
     activity = selectors.access_activity(request.user, activity_id)
+    rate_limit_request(request, "checkin", now=_now())
     return services.check_in(actor=request.user, activity=activity, token=payload.token, code=payload.code, now=_now())
 
 
 @router.post("/activities/{activity_id}/check-out", response={200: SignUpOut, **ERRORS}, summary="Check out")
 def activity_check_out(request, activity_id: int, payload: CheckIn):
     activity = selectors.access_activity(request.user, activity_id)
+    rate_limit_request(request, "checkin", now=_now())
     return services.check_out(actor=request.user, activity=activity, token=payload.token, code=payload.code, now=_now())
 
 

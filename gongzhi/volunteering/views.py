@@ -22,6 +22,7 @@ from gongzhi.core.access import reach
 from gongzhi.core.errors import DomainError, NotFound, ValidationFailed
 from gongzhi.core.figures import Period
 from gongzhi.core.pagination import page_of
+from gongzhi.core.ratelimit import rate_limit_request
 from gongzhi.core.roles import Permission
 from gongzhi.core.views_support import domain_errors, private_file_response
 from gongzhi.places.selectors import access_place
@@ -144,6 +145,7 @@ def check_in_page(request: HttpRequest, activity_id: int) -> HttpResponse:
         action = request.POST.get("action", "in")
         call = services.check_out if action == "out" else services.check_in
         try:
+            rate_limit_request(request, "checkin", now=_now())
             done = call(actor=request.user, activity=activity, token=token, code=code, now=_now())
             messages.success(request, _("Checked out. Thank you!") if action == "out" else _("Checked in."))
             return redirect("volunteering:check_in", activity_id=activity.pk)

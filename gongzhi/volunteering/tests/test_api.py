@@ -173,3 +173,24 @@ def test_wish_flow_over_the_api(world):
     assert api(elder).post(f"/api/v1/volunteering/wishes/{wish_id}/confirm").json()["state"] == "confirmed"
     wall = claimer.get("/api/v1/volunteering/wishes").json()
     assert wall["results"][0]["name"].endswith("*")
+
+
+@time_machine.travel(NOW, tick=False)
+def test_guessing_the_typed_code_is_rate_limited(world, settings):
+    from django.core.cache import cache
+
+    activity = make_activity(world, starts_at=NOW, capacity=5, now=NOW - timedelta(days=1))
+    person = volunteer(world)
+    client = api(person)
+    client.post(f"/api/v1/volunteering/activities/{activity.pk}/join")
+    cache.clear()
+    settings.GONGZHI_RATE_LIMITING = True
+    settings.GONGZHI_RATE_LIMITS = {"checkin": {"account": 3, "address": 100, "seconds": 60}}
+    url = f"/api/v1/volunteering/activities/{activity.pk}/check-in"
+    for guess in ("000000", "000001", "000002"):
+        assert client.post(url, {"code": guess}, content_type="application/json").status_code in (409, 422)
+    right = tokens.typed_code_for(activity, NOW)
+    assert_refused(
+        "rate_limited", lambda: client.post(url, {"code": right}, content_type="application/json"), status=429
+    )
+    cache.clear()
