@@ -29,7 +29,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from gongzhi.core.access import reach
+from gongzhi.core.access import parse_id, reach
 from gongzhi.core.errors import DomainError, NotFound, ValidationFailed
 from gongzhi.core.masking import mask_name, mask_phone
 from gongzhi.core.pagination import page_of
@@ -85,13 +85,6 @@ SORTS = ("deadline", "newest", "oldest")
 
 
 # ---------------------------------------------------------------- helpers
-
-
-def _int(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def _is_handler(user) -> bool:
@@ -366,12 +359,12 @@ def _run_action(request, case: Case, action: str, form: dict[str, str]) -> str:
     if action == "refer":
         to_place = None
         if form["to_place"]:
-            to_place = Place.objects.filter(pk=_int(form["to_place"]), is_active=True).first()
+            to_place = Place.objects.filter(pk=parse_id(form["to_place"]), is_active=True).first()
             if to_place is None:
                 raise ValidationFailed(fields={"to_place": _("Choose a place.")})
         to_department = None
         if form["to_department"]:
-            to_department = Organisation.objects.filter(pk=_int(form["to_department"]), is_active=True).first()
+            to_department = Organisation.objects.filter(pk=parse_id(form["to_department"]), is_active=True).first()
             if to_department is None:
                 raise ValidationFailed(fields={"to_department": _("Choose a department.")})
         services.case_refer(
@@ -379,11 +372,9 @@ def _run_action(request, case: Case, action: str, form: dict[str, str]) -> str:
         )
         return _("The request was referred.")
     if action == "summon":
-        department = Organisation.objects.filter(pk=_int(form["department"]), is_active=True).first()
-        hours = _int(form["respond_within_hours"]) or SUMMONS_DEFAULT_HOURS
-        case_summon(
-            actor=user, case=case, department=department, note=form["note"], respond_within_hours=hours
-        )
+        department = Organisation.objects.filter(pk=parse_id(form["department"]), is_active=True).first()
+        hours = parse_id(form["respond_within_hours"]) or SUMMONS_DEFAULT_HOURS
+        case_summon(actor=user, case=case, department=department, note=form["note"], respond_within_hours=hours)
         return _("The department was summoned.")
     if action == "reject":
         services.case_reject(actor=user, case=case, reason=form["reason"])
@@ -392,7 +383,7 @@ def _run_action(request, case: Case, action: str, form: dict[str, str]) -> str:
         services.case_close(actor=user, case=case, note=form["note"])
         return _("The request was closed.")
     if action == "merge":
-        into = case_queryset(user).filter(pk=_int(form["into"].strip().split("-")[-1])).first()
+        into = case_queryset(user).filter(pk=parse_id(form["into"].strip().split("-")[-1])).first()
         if into is None:
             raise ValidationFailed(fields={"into": _("Choose the request to merge into.")})
         services.case_merge(actor=user, case=case, into=into, note=form["note"])
@@ -457,7 +448,7 @@ def _filters(request) -> tuple[QueueFilters, dict[str, Any]]:
     filters = QueueFilters(
         states=states,
         level=level or None,
-        category_id=_int(request.GET.get("category")),
+        category_id=parse_id(request.GET.get("category")),
         overdue=True if overdue == "1" else None,
         search=request.GET.get("q", "").strip()[:SEARCH_MAX],
     )
@@ -553,7 +544,7 @@ def inbox_page(request):
 @require_POST
 def inbox_read(request):
     """Mark one notification (``id``) or all of them read."""
-    ids = [value for value in (_int(item) for item in request.POST.getlist("id")) if value is not None]
+    ids = [value for value in (parse_id(item) for item in request.POST.getlist("id")) if value is not None]
     notification_mark_read(actor=request.user, notification_ids=ids or None)
     if request.htmx:
         return inbox_badge(request)

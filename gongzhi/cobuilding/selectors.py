@@ -12,7 +12,7 @@ from typing import Any
 from django.db.models import Avg, Count, Max, Q, QuerySet, Sum
 from django.utils import timezone
 
-from gongzhi.core.access import reach
+from gongzhi.core.access import parse_id, reach
 from gongzhi.core.actors import MaybeAnonymousActor
 from gongzhi.core.errors import NotFound
 from gongzhi.core.roles import Permission
@@ -46,10 +46,10 @@ from .models import (
 
 
 def _pk(value: Any) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise NotFound() from None
+    parsed = parse_id(value)
+    if parsed is None:
+        raise NotFound()
+    return parsed
 
 
 def staff_q(actor: MaybeAnonymousActor, field: str = "community__path") -> Q:

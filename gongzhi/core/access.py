@@ -103,3 +103,11 @@ def require_reach(actor: Any, permission: str, path: str) -> None:
     require_authenticated(actor)
     if not reach(actor, permission).covers(path):
         raise NotFound()
+
+
+def parse_id(value: Any) -> int | None:
+    """An id as typed in a URL, a form or JSON; None when it is no whole number (callers answer "not found")."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None

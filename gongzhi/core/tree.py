@@ -13,6 +13,11 @@ from django.db import connection
 from django.db.models import Q
 
 
+def path_ids(path: str) -> list[int]:
+    """The ids along a path, from the root down: "/1/5/23/" → [1, 5, 23]."""
+    return [int(part) for part in (path or "").strip("/").split("/") if part]
+
+
 def child_path(parent_path: str, node_id: int) -> str:
     return f"{parent_path or '/'}{node_id}/"
 

@@ -8,6 +8,7 @@ from typing import Any
 from gongzhi.core.access import reach, require_authenticated, require_reach
 from gongzhi.core.actors import MaybeAnonymousActor
 from gongzhi.core.roles import Permission
+from gongzhi.core.tree import path_ids
 from gongzhi.people.models import Resident
 from gongzhi.places.models import Place, PlaceKind
 
@@ -48,7 +49,7 @@ def community_of(place: Place) -> Place | None:
     """The community a place lies in (itself if it is one)."""
     if place.kind == PlaceKind.COMMUNITY:
         return place
-    ids = [int(part) for part in place.path.strip("/").split("/") if part]
+    ids = path_ids(place.path)
     return Place.objects.filter(pk__in=ids, kind=PlaceKind.COMMUNITY).first()
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 
-from gongzhi.core.access import reach
+from gongzhi.core.access import parse_id, reach
 from gongzhi.core.actors import MaybeAnonymousActor
 from gongzhi.core.errors import NotFound
 from gongzhi.core.roles import Permission
@@ -37,10 +37,10 @@ PUBLIC_STATES = (TopicState.ACCEPTED, TopicState.DECLINED, TopicState.DECIDED, T
 
 
 def _to_int(value: Any) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise NotFound() from None
+    parsed = parse_id(value)
+    if parsed is None:
+        raise NotFound()
+    return parsed
 
 
 def topic_queryset(actor: MaybeAnonymousActor) -> QuerySet[Topic]:

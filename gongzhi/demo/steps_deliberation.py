@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
 from gongzhi.core.roles import Role
-from gongzhi.core.tree import subtree_q
+from gongzhi.core.tree import path_ids, subtree_q
 
 TITLE = gettext_lazy("Deliberation: catalogue, topics in every state, the four-step resolution and votes")
 
@@ -100,7 +100,7 @@ def _neighbours(context) -> list:
 def _ancestors(place) -> list:
     from gongzhi.places.models import Place
 
-    ids = [int(part) for part in place.path.strip("/").split("/") if part]
+    ids = path_ids(place.path)
     return list(Place.objects.filter(pk__in=ids))
 
 

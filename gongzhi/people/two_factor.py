@@ -238,6 +238,7 @@ def recovery_codes_left(account: Any) -> int:
 
 # ---------------------------------------------------------------- mandatory set-up for administrators
 
+_SEEN_ON_KEY = "gongzhi_two_factor_seen_on"
 _EXEMPT_PREFIXES = ("/me/two-factor/", "/logout/", "/login/", "/static/", "/i18n/", "/healthz", "/api/")
 
 
@@ -257,8 +258,11 @@ class TwoFactorEnrolmentMiddleware:
             and user is not None
             and user.is_authenticated
             and not request.path.startswith(_EXEMPT_PREFIXES)
+            # Once seen on, the session remembers it: no query on every page of an administrator's day.
+            and not request.session.get(_SEEN_ON_KEY)
             and two_factor_required_for(user)
-            and not two_factor_on(user)
         ):
-            return redirect("two_factor")
+            if not two_factor_on(user):
+                return redirect("two_factor")
+            request.session[_SEEN_ON_KEY] = True
         return self.get_response(request)

@@ -12,6 +12,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from gongzhi.core.tree import path_ids
+
 
 class PlaceKind(models.TextChoices):
     DISTRICT = "district", _("district")
@@ -82,7 +84,7 @@ class Place(models.Model):
     @property
     def ancestor_ids(self) -> list[int]:
         """Ids from the root down to the parent (not including this place)."""
-        return [int(part) for part in self.path.strip("/").split("/")[:-1] if part]
+        return path_ids(self.path)[:-1]
 
 
 class PlaceChange(models.Model):

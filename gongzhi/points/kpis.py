@@ -52,7 +52,7 @@ from django.utils.translation import gettext_lazy as _
 
 from gongzhi.core.figures import Figures, Period, Rate
 from gongzhi.core.kpi_catalogue import Figure, FigureGroup, KpiDomain, Unit
-from gongzhi.core.tree import subtree_q
+from gongzhi.core.tree import path_ids, subtree_q
 from gongzhi.places.models import Place
 
 from .models import (
@@ -135,7 +135,7 @@ def _under(place: Place, field: str = "place_path") -> Q:
 
 
 def _ancestor_ids(place: Place) -> list[int]:
-    return [int(part) for part in place.path.strip("/").split("/") if part]
+    return path_ids(place.path)
 
 
 # ---------------------------------------------------------------- the catalogue

@@ -23,7 +23,7 @@ from django.utils.translation import gettext_lazy as _
 
 from gongzhi.core.figures import Period
 from gongzhi.core.kpi_catalogue import Figure, FigureGroup, KpiDomain, Unit
-from gongzhi.core.tree import subtree_q
+from gongzhi.core.tree import path_ids, subtree_q
 from gongzhi.places.models import Place
 
 from .models import AllianceMembership, Offer, Redemption
@@ -49,7 +49,7 @@ class ShopFigures:
 
 def _around(place: Place, field: str) -> Q:
     """The place, the places above it and those below it."""
-    above = [int(part) for part in place.path.strip("/").split("/") if part]
+    above = path_ids(place.path)
     return Q(**{f"{field}_id__in": above}) | subtree_q(place.path, f"{field}__path")
 
 

@@ -18,10 +18,11 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from gongzhi.core.access import reach
+from gongzhi.core.access import parse_id, reach
 from gongzhi.core.actors import Actor, MaybeAnonymousActor
 from gongzhi.core.errors import NotFound
 from gongzhi.core.roles import Permission
+from gongzhi.core.tree import path_ids
 from gongzhi.people.models import Organisation, OrganisationKind
 from gongzhi.places.models import Place
 from gongzhi.points.selectors import active_account, holder_kinds, own_accounts
@@ -33,17 +34,6 @@ if TYPE_CHECKING:
     from gongzhi.points.models import PointsAccount
 
 MAX_QUANTITY = 20
-
-
-def _int(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _path_ids(path: str) -> list[int]:
-    return [int(part) for part in (path or "").strip("/").split("/") if part]
 
 
 # ---------------------------------------------------------------- the account that pays
@@ -67,7 +57,7 @@ def shop_account(actor: MaybeAnonymousActor | None, account_id: Any = None) -> P
     if account_id in (None, ""):
         accounts = shop_accounts(actor)
         return accounts[0] if accounts else None
-    own = next((account for account in shop_accounts(actor) if account.pk == _int(account_id)), None)
+    own = next((account for account in shop_accounts(actor) if account.pk == parse_id(account_id)), None)
     if own is not None:
         return own
     account = active_account(account_id)
@@ -122,7 +112,7 @@ def offer_eligible(offer: Offer, account: PointsAccount) -> bool:
     """Eligible places given: the account lies under one of them; none given: under the offer's community."""
     if offer.account_kinds and account.kind not in offer.account_kinds:
         return False
-    ids = set(_path_ids(account.place_path))
+    ids = set(path_ids(account.place_path))
     eligible = [place.pk for place in offer.eligible_places.all()]
     if eligible:
         return bool(ids & set(eligible))
@@ -182,7 +172,7 @@ def redeem_choice(offer: Offer, account: PointsAccount, *, window: WindowState, 
 
 
 def _visible_to_account_q(account: PointsAccount) -> Q:
-    ids = _path_ids(account.place_path)
+    ids = path_ids(account.place_path)
     return Q(eligible_places__isnull=True, community_id__in=ids) | Q(eligible_places__in=ids)
 
 
@@ -222,7 +212,7 @@ def _staff_offer_q(actor: Actor) -> Q:
 
 def access_offer(actor: MaybeAnonymousActor | None, offer_id: Any) -> Offer:
     """An offer the actor may see: staff/clerks any state in reach, a resident an approved offer open to them."""
-    pk = _int(offer_id)
+    pk = parse_id(offer_id)
     if pk is None or actor is None or not getattr(actor, "is_authenticated", False):
         raise NotFound()
     offer = Offer.objects.select_related("merchant", "community").filter(pk=pk).first()
@@ -268,7 +258,7 @@ def my_orders(actor: Actor, *, state: str | None = None) -> QuerySet[Redemption]
 
 def access_redemption(actor: Actor, redemption_id: Any) -> Redemption:
     """An order the actor may see: its account's holder, a clerk of its counter, or shop staff over it."""
-    pk = _int(redemption_id)
+    pk = parse_id(redemption_id)
     if pk is None or actor is None or not getattr(actor, "is_authenticated", False):
         raise NotFound()
     redemption = (
@@ -292,7 +282,7 @@ def clerk_merchants(actor: Actor) -> list[Organisation]:
 
 def access_merchant(actor: Actor, merchant_id: Any) -> Organisation:
     """A merchant the actor clerks for, or one under the places the actor manages the shop or settlement of."""
-    pk = _int(merchant_id)
+    pk = parse_id(merchant_id)
     if pk is None or actor is None or not getattr(actor, "is_authenticated", False):
         raise NotFound()
     merchant = Organisation.objects.select_related("place").filter(pk=pk, kind=OrganisationKind.MERCHANT).first()
@@ -307,7 +297,7 @@ def access_merchant(actor: Actor, merchant_id: Any) -> Organisation:
 
 
 def access_shop_place(actor: Actor, place_id: Any, permission: str = Permission.SHOP_MANAGE) -> Place:
-    pk = _int(place_id)
+    pk = parse_id(place_id)
     place = Place.objects.filter(pk=pk, is_active=True).first() if pk is not None else None
     if place is None or not reach(actor, permission).covers(place.path):
         raise NotFound()
@@ -346,7 +336,7 @@ def alliance_of(place: Place) -> QuerySet[AllianceMembership]:
 
 def access_membership(actor: Actor, membership_id: Any) -> AllianceMembership:
     """An alliance membership whose community or street the actor manages the shop of; else NotFound."""
-    pk = _int(membership_id)
+    pk = parse_id(membership_id)
     membership = (
         AllianceMembership.objects.select_related("merchant", "place").filter(pk=pk).first() if pk is not None else None
     )

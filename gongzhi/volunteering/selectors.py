@@ -15,7 +15,7 @@ from typing import Any
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
-from gongzhi.core.access import reach
+from gongzhi.core.access import parse_id, reach
 from gongzhi.core.actors import MaybeAnonymousActor
 from gongzhi.core.errors import NotFound
 from gongzhi.core.figures import Period
@@ -29,13 +29,6 @@ from .kpis import home_service_week
 from .models import Activity, DualRegistration, HonourHours, Post, PostClaim, SignUp, Team, TeamMember, Wish
 
 WALL_STATES = (Wish.State.OPEN, Wish.State.CLAIMED, Wish.State.FULFILLED, Wish.State.CONFIRMED)
-
-
-def _int(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def managed_q(actor: MaybeAnonymousActor, field: str = "community__path") -> Q:
@@ -65,7 +58,7 @@ def home_community_of(actor: MaybeAnonymousActor) -> Place | None:
 
 def access_activity(actor: MaybeAnonymousActor, activity_id: Any) -> Activity:
     """An activity, as a public notice: any signed-in account (else NotFound)."""
-    pk = _int(activity_id)
+    pk = parse_id(activity_id)
     if pk is None or not signed_in(actor):
         raise NotFound()
     activity = Activity.objects.select_related("community", "team", "point_item").filter(pk=pk).first()
@@ -134,7 +127,7 @@ def own_signup(actor: MaybeAnonymousActor, activity: Activity) -> SignUp | None:
 
 def access_signup(actor: MaybeAnonymousActor, signup_id: Any) -> SignUp:
     """One's own sign-up, or one of an activity the actor organises."""
-    pk = _int(signup_id)
+    pk = parse_id(signup_id)
     signup = SignUp.objects.select_related("activity__community", "resident").filter(pk=pk).first() if pk else None
     if signup is None:
         raise NotFound()
@@ -221,7 +214,7 @@ def teams_open_to(actor: MaybeAnonymousActor) -> QuerySet[Team]:
 
 def access_team(actor: MaybeAnonymousActor, team_id: Any) -> Team:
     """A team the actor organises, or one of their own community."""
-    pk = _int(team_id)
+    pk = parse_id(team_id)
     team = Team.objects.select_related("community").filter(pk=pk).first() if pk else None
     if team is None:
         raise NotFound()
@@ -234,7 +227,7 @@ def access_team(actor: MaybeAnonymousActor, team_id: Any) -> Team:
 
 
 def access_team_member(actor: MaybeAnonymousActor, member_id: Any) -> TeamMember:
-    pk = _int(member_id)
+    pk = parse_id(member_id)
     member = TeamMember.objects.select_related("team__community").filter(pk=pk).first() if pk else None
     if member is None:
         raise NotFound()
@@ -272,7 +265,7 @@ def registration_of(membership: PartyMembership) -> DualRegistration | None:
 
 def access_registration(actor: MaybeAnonymousActor, registration_id: Any) -> DualRegistration:
     """The member's own, one the actor's staff reach covers, or one of an organisation they represent."""
-    pk = _int(registration_id)
+    pk = parse_id(registration_id)
     registration = (
         DualRegistration.objects.select_related("community", "membership__resident", "employer").filter(pk=pk).first()
         if pk
@@ -327,7 +320,7 @@ def open_post_claims(registration: DualRegistration) -> QuerySet[PostClaim]:
 
 
 def access_post(actor: MaybeAnonymousActor, post_id: Any) -> Post:
-    pk = _int(post_id)
+    pk = parse_id(post_id)
     post = Post.objects.select_related("community").filter(pk=pk).first() if pk else None
     if post is None or not signed_in(actor):
         raise NotFound()
@@ -335,7 +328,7 @@ def access_post(actor: MaybeAnonymousActor, post_id: Any) -> Post:
 
 
 def access_post_claim(actor: MaybeAnonymousActor, claim_id: Any) -> PostClaim:
-    pk = _int(claim_id)
+    pk = parse_id(claim_id)
     claim = PostClaim.objects.select_related("registration").filter(pk=pk).first() if pk else None
     if claim is None:
         raise NotFound()
@@ -432,7 +425,7 @@ def employer_report(actor: MaybeAnonymousActor, organisation: Organisation, peri
 
 
 def access_employer(actor: MaybeAnonymousActor, organisation_id: Any) -> Organisation:
-    pk = _int(organisation_id)
+    pk = parse_id(organisation_id)
     organisation = Organisation.objects.select_related("place").filter(pk=pk).first() if pk else None
     if organisation is None:
         raise NotFound()
@@ -458,7 +451,7 @@ def wish_wall(actor: MaybeAnonymousActor, community: Place | None = None) -> Que
 
 def access_wish(actor: MaybeAnonymousActor, wish_id: Any) -> Wish:
     """A wish on the wall (any signed-in account), one's own, one posted by the actor, or one in their reach."""
-    pk = _int(wish_id)
+    pk = parse_id(wish_id)
     wish = Wish.objects.select_related("household", "community", "resident").filter(pk=pk).first() if pk else None
     if wish is None or not signed_in(actor):
         raise NotFound()

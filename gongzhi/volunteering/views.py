@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
-from gongzhi.core.access import reach
+from gongzhi.core.access import parse_id, reach
 from gongzhi.core.errors import DomainError, NotFound, ValidationFailed
 from gongzhi.core.figures import Period
 from gongzhi.core.pagination import page_of
@@ -42,13 +42,6 @@ def qr_svg(data: str, *, scale: int = 6) -> str:
 
 def _now() -> datetime:
     return timezone.now()
-
-
-def _int(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def _moment(value: str, field: str) -> datetime:
@@ -162,7 +155,7 @@ def my_hours(request: HttpRequest) -> HttpResponse:
     resident = selectors.resident_of(request.user)
     if resident is None:
         raise NotFound()
-    year = _int(request.GET.get("year")) or timezone.localdate(_now()).year
+    year = parse_id(request.GET.get("year")) or timezone.localdate(_now()).year
     period = Period.year(year)
     signups = selectors.my_signups(request.user).filter(
         state=SignUp.State.CONFIRMED, activity__starts_at__gte=period.start, activity__starts_at__lt=period.end
@@ -292,7 +285,7 @@ def wish_detail(request: HttpRequest, wish_id: int) -> HttpResponse:
                         (
                             o
                             for o in selectors.represented_organisations(request.user)
-                            if o.pk == _int(request.POST.get("organisation"))
+                            if o.pk == parse_id(request.POST.get("organisation"))
                         ),
                         None,
                     )
@@ -436,7 +429,7 @@ def manage(request: HttpRequest) -> HttpResponse:
     filters = selectors.ActivityFilters(
         text=request.GET.get("q", "").strip(),
         state=request.GET.get("state", ""),
-        community_id=_int(request.GET.get("community")),
+        community_id=parse_id(request.GET.get("community")),
     )
     page = page_of(request, selectors.activities_managed(request.user, filters))
     communities = selectors.managed_communities(request.user)
@@ -482,7 +475,7 @@ def activity_new(request: HttpRequest) -> HttpResponse:
                 description=request.POST.get("description", ""),
                 starts_at=_moment(request.POST.get("starts_at", ""), "starts_at"),
                 ends_at=_moment(request.POST.get("ends_at", ""), "ends_at"),
-                capacity=_int(request.POST.get("capacity")) or 0,
+                capacity=parse_id(request.POST.get("capacity")) or 0,
                 point_item=item,
                 eligibility=request.POST.get("eligibility", Eligibility.EVERYONE),
                 skill=request.POST.get("skill", ""),
@@ -518,8 +511,8 @@ def roster_page(request: HttpRequest, activity_id: int) -> HttpResponse:
                 result = services.activity_close(
                     actor=request.user,
                     activity=activity,
-                    beneficiary_person_times=_int(request.POST.get("beneficiary_person_times")),
-                    beneficiary_households=_int(request.POST.get("beneficiary_households")),
+                    beneficiary_person_times=parse_id(request.POST.get("beneficiary_person_times")),
+                    beneficiary_households=parse_id(request.POST.get("beneficiary_households")),
                     now=now,
                 )
                 messages.success(
