@@ -52,6 +52,15 @@ def _moment(value: str, field: str) -> datetime:
     return timezone.make_aware(moment) if timezone.is_naive(moment) else moment
 
 
+def _whole_minutes(value: str | None) -> int:
+    """Hours as typed (1.5) into whole minutes; a clear field error for anything else."""
+    try:
+        hours = float((value or "").strip())
+    except ValueError:
+        raise ValidationFailed(fields={"minutes": _("Enter the hours as a number, e.g. 1.5.")}) from None
+    return round(hours * 60)
+
+
 def _roles(user: Any) -> dict:
     return {
         "can_manage": not reach(user, Permission.VOLUNTEERING_MANAGE).is_empty,
@@ -531,6 +540,25 @@ def roster_page(request: HttpRequest, activity_id: int) -> HttpResponse:
                     checked_out_at=_moment(checked_out, "checked_out_at") if checked_out else None,
                     now=now,
                 )
+            elif action == "cancel":
+                services.activity_cancel(
+                    actor=request.user, activity=activity, reason=request.POST.get("reason", ""), now=now
+                )
+                messages.success(request, _("The activity is called off; everyone signed up has been released."))
+            elif action == "honour":
+                signup = selectors.access_signup(request.user, request.POST.get("signup"))
+                if signup.activity_id != activity.pk:
+                    raise NotFound()
+                services.honour_hours_add(
+                    actor=request.user,
+                    resident=signup.resident,
+                    minutes=_whole_minutes(request.POST.get("minutes")),
+                    served_on=timezone.localdate(activity.starts_at),
+                    reason=request.POST.get("reason", ""),
+                    activity=activity,
+                    now=now,
+                )
+                messages.success(request, _("Honour hours added, apart from credit hours."))
             return redirect("volunteering:roster", activity_id=activity.pk)
         except DomainError as refusal:
             if isinstance(refusal, NotFound):

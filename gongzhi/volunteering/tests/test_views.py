@@ -258,3 +258,59 @@ def test_organiser_ticks_the_roster_and_closes(world):
     from gongzhi.points.models import Claim
 
     assert Claim.objects.filter(source_type="volunteering.attendance").count() == 1
+
+
+@time_machine.travel(NOW, tick=False)
+def test_organiser_calls_an_activity_off_from_the_roster(world):
+    activity = make_activity(world, starts_at=NOW + timedelta(days=2), now=NOW - timedelta(days=1))
+    person = volunteer(world)
+    activity_join(actor=world.organiser, activity=activity, resident=person.resident, now=NOW)
+    client = client_for(world.organiser)
+    page = client.get(f"/volunteering/manage/{activity.pk}/")
+    assert b'data-testid="cancel-form"' in page.content
+    url = f"/volunteering/manage/{activity.pk}/"
+    assert_refused("validation_failed", lambda: client.post(url, {"action": "cancel", "reason": " "}), status=422)
+    outsider = client_for(world.organiser_b)
+    assert_refused("not_found", lambda: outsider.post(url, {"action": "cancel", "reason": "rain"}), status=404)
+    assert client.post(url, {"action": "cancel", "reason": "暴雨预警"}).status_code == 302
+    activity.refresh_from_db()
+    assert activity.state == Activity.State.CANCELLED and activity.taken == 0
+    assert SignUp.objects.get(activity=activity).state == SignUp.State.CANCELLED
+    assert b'data-testid="cancel-form"' not in client.get(url).content
+
+
+@time_machine.travel(NOW, tick=False)
+def test_organiser_adds_honour_hours_from_the_roster(world):
+    from gongzhi.volunteering.models import HonourHours
+
+    activity = make_activity(world, starts_at=NOW - timedelta(hours=3), hours=2, now=NOW - timedelta(days=1))
+    person = volunteer(world)
+    activity_join(actor=world.organiser, activity=activity, resident=person.resident, now=NOW - timedelta(hours=4))
+    signup = SignUp.objects.get(activity=activity)
+    client = client_for(world.organiser)
+    url = f"/volunteering/manage/{activity.pk}/"
+    assert b'data-testid="honour-form"' in client.get(url).content
+    for bad in ({"minutes": "lots", "reason": "tidied up"}, {"minutes": "1.5", "reason": ""}, {"minutes": "30"}):
+        assert_refused(
+            "validation_failed", lambda bad=bad: client.post(url, {"action": "honour", "signup": signup.pk, **bad})
+        )
+    other = make_activity(world, starts_at=NOW - timedelta(hours=3), hours=1, now=NOW - timedelta(days=1))
+    assert_refused(
+        "not_found",
+        lambda: client.post(
+            f"/volunteering/manage/{other.pk}/",
+            {"action": "honour", "signup": signup.pk, "minutes": "1", "reason": "x"},
+        ),
+        status=404,
+    )
+    added = client.post(url, {"action": "honour", "signup": signup.pk, "minutes": "1.5", "reason": "留下打扫"})
+    assert added.status_code == 302
+    hours = HonourHours.objects.get()
+    assert (hours.minutes, hours.reason, hours.activity_id, hours.added_by_id) == (
+        90,
+        "留下打扫",
+        activity.pk,
+        world.organiser.pk,
+    )
+    signup.refresh_from_db()
+    assert signup.credit_minutes == 0  # honour hours never mix with credit hours
