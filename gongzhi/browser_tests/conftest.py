@@ -54,10 +54,12 @@ def new_page(browser, live_server):
     """new_page(viewport=PHONE) → a fresh browser context (own cookies) and page pointed at the live server.
 
     Every journey is also a test of the content security policy: anything the browser refuses under it (an inline
-    script, a handler in an attribute, a resource from elsewhere) fails the test that met it.
+    script, a handler in an attribute, a resource from elsewhere) fails the test that met it; and of the app's own
+    scripts: an uncaught error in any of them fails it too.
     """
     contexts = []
     refused: list[str] = []
+    script_errors: list[str] = []
 
     def watch(message) -> None:
         text = message.text
@@ -70,12 +72,14 @@ def new_page(browser, live_server):
         contexts.append(context)
         page = context.new_page()
         page.on("console", watch)
+        page.on("pageerror", lambda error: script_errors.append(f"{page.url}: {error}"))
         return page
 
     yield make
     for context in contexts:
         context.close()
     assert not refused, "refused under the content security policy:\n" + "\n".join(refused)
+    assert not script_errors, "uncaught script errors:\n" + "\n".join(script_errors)
 
 
 @pytest.fixture

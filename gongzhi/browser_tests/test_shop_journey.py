@@ -63,6 +63,9 @@ def test_resident_redeems_clerk_verifies_balance_and_settlement_show_it(new_page
     counter.goto("/")
     counter.get_by_test_id("home-counter-link").click()
     expect(counter.get_by_test_id("counter-label")).to_contain_text("张记面馆")
+    # No camera API: the shared scanner keeps the camera button hidden and, at the counter, says nothing.
+    expect(counter.locator("#scan-start")).to_be_hidden()
+    expect(counter.locator("#scan-note")).to_be_hidden()
     counter.fill("#id_code", code)
     counter.get_by_test_id("verify").click()
     expect(counter.get_by_test_id("verified")).to_contain_text("牛肉面一碗")
