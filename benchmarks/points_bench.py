@@ -140,7 +140,9 @@ def _main() -> None:
     from django.utils import timezone
 
     from gongzhi.core.access import forget_grants
+    from gongzhi.core.audit import audit_bulk, audit_entry
     from gongzhi.core.jobs import run_key_for
+    from gongzhi.core.models import AuditEntry
     from gongzhi.core.roles import Role
     from gongzhi.people.models import Account
     from gongzhi.people.tests.factories import account_with_role
@@ -207,14 +209,22 @@ def _main() -> None:
         claim_approve(actor=reviewer, claim=Claim(pk=claim_id))
 
     # -------- the replay of an approval, from two captured approvals (after a first one that warms the connection).
+    # The replay tells its slots apart by value: move the audit chain's seq far from every claim, account and
+    # transfer id, so no captured seq equals one of them (one bulk write of properly chained entries).
+    audit_bulk([audit_entry(actor=None, action="bench.spacer", place_path=tree["district"].path) for _ in range(5000)])
     warm_id, first_id, second_id = claim_ids.pop(), claim_ids.pop(), claim_ids.pop()
     approve_once(warm_id)
     _result, first = capture(lambda: approve_once(first_id))
     _result, second = capture(lambda: approve_once(second_id))
+    first_audit = AuditEntry.objects.get(action="points.claim_approve", object_id=str(first_id))
     approve_vars = {
         "claim": first_id,
         "account": account_of[first_id],
         "transfer": Claim.objects.get(pk=first_id).transfer_id,
+        # the audit chain's next link, computed by the replay from the locked head (benchmarks/replay.py)
+        "audit_seq": first_audit.seq,
+        "audit_previous": first_audit.previous_hash,
+        "audit_hash": first_audit.hash,
     }
     approve_replay = Replay(first, second, approve_vars, returned={"transfer"})
 

@@ -125,6 +125,7 @@ class _Statement:
     autocommit: bool
     commit_before: bool
     returns: str  # the name of the value this statement's first cell gives the statements after it, or ""
+    locks_audit_head: bool = False  # the audit chain head's lock: the next link is computed from its row
 
 
 class Replay:
@@ -183,6 +184,7 @@ class Replay:
                     autocommit=one.autocommit,
                     commit_before=in_transaction and (one.autocommit or one.opens_transaction),
                     returns="",
+                    locks_audit_head="audit_seq" in self.first_vars and _AUDIT_HEAD_LOCK.search(one.sql) is not None,
                 )
             )
             in_transaction = not one.autocommit
@@ -290,7 +292,9 @@ class Replay:
                 else:
                     params = [self._fill(slot, values, swap) for slot in st.slots]
                     cursor.execute(st.sql, params, prepare=True if st.prepared else None)
-                if st.returns:
+                if st.locks_audit_head:
+                    _next_audit_link(cursor.fetchone(), values, swap, self.first_vars)
+                elif st.returns:
                     row = cursor.fetchone()
                     if row is None or row[0] is None:
                         raise RuntimeError(f"the replayed statement giving {st.returns} answered nothing: {values}")
@@ -305,6 +309,30 @@ class Replay:
             if timings is not None:
                 timings[-1] += clock() - started
         return values
+
+
+# The audit chain (gongzhi/core/audit_chain.py): an audited operation locks its chain's head, then writes the entry
+# with the next seq, the head's hash as previous and a new HMAC, and moves the head. Replayed with the captured
+# values, the second replay would repeat a seq (refused by the unique constraint). With ``audit_seq``,
+# ``audit_previous`` and ``audit_hash`` in ``first_vars`` (the first captured entry's), the replay reads the locked
+# head and computes them as the platform does: seq + 1, the head's hash, and an HMAC-SHA256 of that many bytes (over
+# the statement's own values, not the canonical body: the database never checks it, and the cost is the same).
+_AUDIT_HEAD_LOCK = re.compile(r'FROM "core_auditchainhead".*FOR UPDATE', re.DOTALL)
+_AUDIT_KEY = b"replay-audit-key"
+
+
+def _next_audit_link(row: Any, values: dict[str, Any], swap: dict, first_vars: dict[str, Any]) -> None:
+    import hashlib
+    import hmac
+
+    if row is None:
+        raise RuntimeError("the replayed audit head lock found no head")
+    _chain, seq, last_hash = row[0], int(row[1]), row[2]
+    message = f"gongzhi-audit-v1\n{_chain}\n{seq + 1}\n{last_hash}\n{values}".encode()
+    values["audit_seq"], values["audit_previous"] = seq + 1, last_hash
+    values["audit_hash"] = hmac.new(_AUDIT_KEY, message, hashlib.sha256).hexdigest()
+    for name in ("audit_seq", "audit_previous", "audit_hash"):
+        swap[first_vars[name]] = values[name]
 
 
 def _no_clock() -> float:

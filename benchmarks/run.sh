@@ -23,3 +23,5 @@ echo "== volunteering_bench (own scratch database)"
 .venv/bin/python benchmarks/volunteering_bench.py
 echo "== cobuilding_bench (own scratch database)"
 .venv/bin/python benchmarks/cobuilding_bench.py
+echo "== cockpit_bench (own scratch databases; BENCH_SIZES postings, default 100000,1000000,10000000)"
+.venv/bin/python benchmarks/cockpit_bench.py

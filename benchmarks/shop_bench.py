@@ -133,6 +133,8 @@ def _main() -> None:
     from django.db import connection
     from django.db.models import Sum
 
+    from gongzhi.core.audit import audit_bulk, audit_entry
+    from gongzhi.core.models import AuditEntry
     from gongzhi.points.ledger import ledger_check
     from gongzhi.points.models import PointsAccount
     from gongzhi.shop.models import Offer, Redemption, StockMovement
@@ -184,6 +186,7 @@ def _main() -> None:
         order, statements = capture(
             lambda: redemption_place(actor=login, offer=offer, account=account, idempotency_key=key)
         )
+        audit = AuditEntry.objects.get(action="shop.redemption_place", object_id=str(order.pk))
         return statements, {
             "key": key,
             "code": order.pickup_code,
@@ -193,7 +196,14 @@ def _main() -> None:
             "actor": login.pk,
             "offer": offer.pk,
             "merchant": offer.merchant_id,
+            # the audit chain's next link, computed by the replay from the locked head (benchmarks/replay.py)
+            "audit_seq": audit.seq,
+            "audit_previous": audit.previous_hash,
+            "audit_hash": audit.hash,
         }
+
+    # The replay tells its slots apart by value: move the audit chain's seq far from every id it fills.
+    audit_bulk([audit_entry(actor=None, action="bench.spacer", place_path=tree["district"].path) for _ in range(5000)])
 
     place(spare[2], offers["capture"]["spread"][0][1])  # a first order warms the connection and its caches
     first, first_vars = place(spare[0], offers["capture"]["hot"])

@@ -35,4 +35,5 @@ urlpatterns = [
     path("deliberation/", include("gongzhi.deliberation.urls")),
     path("cobuilding/", include("gongzhi.cobuilding.urls")),
     path("cockpit/", include("gongzhi.cockpit.urls")),
+    path("audit/", include("gongzhi.core.audit_urls")),
 ]

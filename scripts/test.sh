@@ -29,8 +29,9 @@ GONGZHI_DATABASE_URL="sqlite:///:memory:" "$VENV/bin/pytest" "$@"
 # reads the real clock instead of taking `now` fails here today rather than in some later month.
 if [ -n "${GONGZHI_TEST_AHEAD_DAYS:-}" ]; then
   echo "== tests on SQLite with the clock ${GONGZHI_TEST_AHEAD_DAYS} days ahead"
+  # The authorisation matrices check who may do what, not time: they run in the other two passes.
   GONGZHI_TEST_CLOCK_OFFSET_DAYS="$GONGZHI_TEST_AHEAD_DAYS" GONGZHI_DATABASE_URL="sqlite:///:memory:" \
-    "$VENV/bin/pytest" "$@"
+    "$VENV/bin/pytest" -m "not matrix" "$@"
 fi
 
 if [ -n "${GONGZHI_TEST_POSTGRES_URL:-}" ]; then

@@ -1,6 +1,7 @@
 """The cockpit in a real browser: the district admin opens the district cockpit on a desktop, chooses March 2031,
 reads a definition, drills down street → community → grid keeping the period, and a grid worker reads their
-grid's cockpit on a 360 px phone."""
+grid's cockpit on a 360 px phone; a community worker asks for a PDF work report, watches its progress reach done
+and downloads it."""
 
 from __future__ import annotations
 
@@ -74,3 +75,31 @@ def test_a_grid_worker_reads_the_cockpit_on_a_small_phone(new_page, world):
     assert width <= 360 + 1, f"the page is {width}px wide on a 360px phone"
     page.goto(f"/cockpit/{world['community_b'].pk}/")
     expect(page.get_by_test_id("error-page")).to_be_visible()
+
+
+def test_a_community_worker_asks_for_a_pdf_report_and_downloads_it(new_page, world, settings, tmp_path):
+    """The report is written by the real background path (a thread of the serving process); the page polls its
+    progress with htmx until the download link appears."""
+    from pypdf import PdfReader
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    page = new_page(viewport=DESKTOP)
+    log_in(page, "community_a")
+    page.goto(f"/cockpit/{world['community_a'].pk}/?period=2031-03")
+    page.get_by_test_id("report-format").select_option("pdf")
+    page.get_by_test_id("report-start").click()
+    expect(page).to_have_url(re.compile(r"/cockpit/reports/\d+/$"))
+    status = page.get_by_test_id("report-status")
+    expect(status).to_have_attribute("data-state", "done", timeout=30_000)
+    link = page.get_by_test_id("report-download")
+    expect(link).to_be_visible()
+    with page.expect_download() as downloading:
+        link.click()
+    download = downloading.value
+    assert download.suggested_filename == f"report-{world['community_a'].pk}-2031-03.pdf"
+    text = "".join(page_.extract_text() for page_ in PdfReader(download.path()).pages)
+    assert "按时办结率66.7%（2/3）" in re.sub(r"\s+", "", text)
+    # Back on the cockpit, the report is listed to come back to.
+    page.goto(f"/cockpit/{world['community_a'].pk}/?period=2031-03")
+    expect(page.get_by_test_id("report-runs")).to_contain_text("2031-03")
+    expect(page.get_by_test_id("ledger-points")).to_be_visible()

@@ -27,6 +27,13 @@ or passed up as a case still open), passed up as cases. handled + being handled 
 Agent services — matters of residents under the place: received in the period, completed in the period, still open
 now of those received; agents = distinct agents who received or completed a matter in the period.
 
+Roll-ups (``gongzhi.rollups``): received, closed, on time, rated, satisfied, resolved in grid / in community are kept
+as daily totals per place (every level down to the building) by submission and closing day. A case changes after
+the fact (closed late, rated, merged as a duplicate): each change writes the case's trail (``CaseEvent``), which
+makes the case's days dirty until the next run rebuilds them; dirty days and today are counted from the cases
+(``ROLLUP_SOURCES``). "Open" depends on now, not on the period: it is counted from the unfinished cases each time.
+``case_figures_recount`` counts everything from the cases; ``gongzhi kpi_check`` compares the two.
+
 Not computed here: problems solved through forums and joint meetings are co-building's figures
 (``gongzhi.cobuilding.kpis.meeting_figures``, catalogue key ``cobuilding.meetings.problems_solved``).
 """
@@ -36,7 +43,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Q
+from django.db.models import Count, Q, Sum, Value
+from django.db.models.functions import TruncDate
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -48,6 +57,8 @@ from gongzhi.core.kpi_catalogue import Figure, FigureGroup, KpiDomain, Unit
 from gongzhi.core.roles import Permission
 from gongzhi.core.tree import subtree_q
 from gongzhi.places.models import Place
+from gongzhi.rollups.selectors import place_totals, totals
+from gongzhi.rollups.sources import Measure, Source
 
 from .models import (
     FINAL_STATES,
@@ -55,6 +66,7 @@ from .models import (
     AgentService,
     AgentServiceState,
     Case,
+    CaseEvent,
     CaseLevel,
     CaseState,
     Dispute,
@@ -159,8 +171,110 @@ def period_cases(place: Place, period: Period):
 # ---------------------------------------------------------------- figures (one query each)
 
 
-def case_figures(place: Place, period: Period) -> CaseFigures:
+def case_figures_recount(place: Place, period: Period) -> CaseFigures:
+    """The case figures counted from the cases alone (the reference ``gongzhi kpi_check`` compares with)."""
     return case_figures_from(period_cases(place, period).aggregate(**case_counts(period)))
+
+
+RECEIVED, CLOSED = "cases.received", "cases.closed"
+_CLOSED_MEASURES = ("closed", "on_time", "rated", "satisfied", "in_grid", "in_community")
+
+
+def _one(condition: Q) -> Sum:
+    return Sum(Value(1), filter=condition)
+
+
+def _days(field: str):
+    def days(first, last) -> Q:
+        span = Period.custom(first, last)
+        return Q(**{f"{field}__gte": span.start, f"{field}__lt": span.end})
+
+    return days
+
+
+def _local_day(field: str) -> TruncDate:
+    return TruncDate(field, tzinfo=timezone.get_default_timezone())
+
+
+_IS_CLOSED = Q(state=CaseState.CLOSED)
+ROLLUP_SOURCES = (
+    Source(
+        RECEIVED,
+        Case.objects.all,
+        "place__path",
+        _local_day("submitted_at"),
+        _days("submitted_at"),
+        (Measure("cases.cases.received", _one(~Q(state=CaseState.DUPLICATE))),),
+        changes=CaseEvent.objects.all,
+        change_row="case_id",
+    ),
+    Source(
+        CLOSED,
+        Case.objects.all,
+        "place__path",
+        _local_day("closed_at"),
+        _days("closed_at"),
+        (
+            Measure("cases.cases.closed", _one(_IS_CLOSED)),
+            Measure("cases.cases.on_time", _one(_IS_CLOSED & Q(is_overdue=False))),
+            Measure("cases.cases.rated", _one(_IS_CLOSED & ~Q(satisfaction=""))),
+            Measure("cases.cases.satisfied", _one(_IS_CLOSED & Q(satisfaction__in=GOOD_RATINGS))),
+            Measure("cases.cases.in_grid", _one(_IS_CLOSED & Q(resolved_level=CaseLevel.GRID))),
+            Measure("cases.cases.in_community", _one(_IS_CLOSED & Q(resolved_level__in=IN_COMMUNITY_LEVELS))),
+        ),
+        changes=CaseEvent.objects.all,
+        change_row="case_id",
+    ),
+)
+
+
+def _open_counts(places: list[Place], period: Period) -> dict[int, int]:
+    """Cases received in the period and not finished now, per place (one query over the unfinished cases)."""
+    under = Q(pk__in=[])
+    for place in places:
+        under |= subtree_q(place.path, "place__path")
+    # state IN (the unfinished states), not NOT IN (the final ones): served by the indexes led by the state.
+    unfinished = [state for state in CaseState.values if state not in FINAL_STATES]
+    rows = Case.objects.filter(under, received_q(period), state__in=unfinished).values_list("place__path", flat=True)
+    by_path = sorted(places, key=lambda place: -len(place.path))
+    counts = {place.pk: 0 for place in places}
+    for path in rows:
+        owner = next((place for place in by_path if path.startswith(place.path)), None)
+        if owner is not None:
+            counts[owner.pk] += 1
+    return counts
+
+
+def _figures(received: dict[str, int], closed: dict[str, int], open_count: int) -> CaseFigures:
+    row = {name: closed.get(f"cases.cases.{name}", 0) for name in _CLOSED_MEASURES}
+    return case_figures_from({**row, "received": received.get("cases.cases.received", 0), "open": open_count})
+
+
+def case_figures(place: Place, period: Period) -> CaseFigures:
+    """The case figures (the module's definitions): roll-ups for the clean days, the cases for dirty days and
+    today, "open" from the unfinished cases. Equal to ``case_figures_recount`` at every moment."""
+    received = place_totals(RECEIVED, place, period.first, period.last, ["cases.cases.received"])
+    keys = [f"cases.cases.{name}" for name in _CLOSED_MEASURES]
+    closed = place_totals(CLOSED, place, period.first, period.last, keys)
+    return _figures(received, closed, _open_counts([place], period)[place.pk])
+
+
+def case_figures_for_places(places: list[Place], period: Period) -> dict[int, CaseFigures]:
+    """``case_figures`` of each place, in a few queries for them all (rankings)."""
+    received = totals(RECEIVED, places, period.first, period.last, ["cases.cases.received"])
+    keys = [f"cases.cases.{name}" for name in _CLOSED_MEASURES]
+    closed = totals(CLOSED, places, period.first, period.last, keys)
+    open_counts = _open_counts(places, period) if places else {}
+    return {
+        place.pk: _figures(received.get((place.pk, None), {}), closed.get((place.pk, None), {}), open_counts[place.pk])
+        for place in places
+    }
+
+
+def received_by_day(place: Place, first, last) -> dict:
+    """Cases received under the place per local day (trends): the same totals as ``case_figures``."""
+    found = totals(RECEIVED, [place], first, last, ["cases.cases.received"], by_day=True)
+    return {day: value.get("cases.cases.received", 0) for (_pk, day), value in found.items() if day is not None}
 
 
 def dispute_figures(place: Place, period: Period) -> DisputeFigures:
@@ -283,6 +397,9 @@ def case_kpis(*, actor: Actor, place: Place, period: Period) -> CaseKpis:
         visits=visit_figures(place, period),
         agent_services=agent_figures(place, period),
     )
+
+
+ROLLUP_CHECKS = (("cases.cases", case_figures, case_figures_recount),)
 
 
 # ---------------------------------------------------------------- the KPI catalogue (gongzhi.core.kpi_catalogue)

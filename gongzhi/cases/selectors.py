@@ -407,3 +407,147 @@ def case_with_trail(actor: Actor, case_id: Any) -> Case:
     case.trail = case_trail(case)  # type: ignore[attr-defined]
     case.summons_list = case_summonses(case)  # type: ignore[attr-defined]
     return case
+
+
+# ---------------------------------------------------------------- personal data (collected by people.personal_data)
+
+
+def personal_data_of(resident: Any, account: Any) -> list[dict[str, Any]]:
+    """What the cases app holds about ``resident`` and their login ``account``: requests they raised with each one's
+    trail (as the resident reads it), agent services for them, disputes they are a party to, visits to their
+    household and their inbox. Read-only plain rows; the caller has checked who asks."""
+    from django.utils.translation import gettext as gettext_now
+
+    from .models import AgentService, DisputeParty, HouseholdVisit
+    from .trail import trail_lines
+
+    reporter_q = Q(pk__in=[])
+    if resident is not None:
+        reporter_q |= Q(reporter_resident=resident)
+    if account is not None:
+        reporter_q |= Q(reporter_account=account)
+    cases = list(Case.objects.filter(reporter_q).select_related("category").order_by("submitted_at", "pk"))
+    events = (
+        CaseEvent.objects.filter(case__in=cases)
+        .select_related("to_place", "from_place", "to_department", "from_department", "case")
+        .order_by("case_id", "occurred_at", "pk")
+    )
+    trail = [{"case": event.case.number, **line} for event, line in zip(events, trail_lines(list(events)), strict=True)]
+    services = AgentService.objects.filter(resident=resident) if resident is not None else AgentService.objects.none()
+    parties = (
+        DisputeParty.objects.filter(resident=resident).select_related("dispute")
+        if resident is not None
+        else DisputeParty.objects.none()
+    )
+    household_id = getattr(resident, "household_id", None)
+    visits = HouseholdVisit.objects.filter(household_id=household_id) if household_id else HouseholdVisit.objects.none()
+    notices = Notification.objects.filter(recipient=account) if account is not None else Notification.objects.none()
+    return [
+        {
+            "key": "cases.requests",
+            "title": gettext_now("Requests raised"),
+            "columns": [
+                ("number", gettext_now("number")),
+                ("submitted_at", gettext_now("submitted at")),
+                ("category", gettext_now("category")),
+                ("text", gettext_now("what the resident asks")),
+                ("contact_name", gettext_now("contact")),
+                ("contact_phone", gettext_now("contact phone")),
+                ("anonymous", gettext_now("anonymous")),
+                ("state", gettext_now("state")),
+            ],
+            "rows": [
+                {
+                    "number": case.number,
+                    "submitted_at": case.submitted_at,
+                    "category": case.category.name,
+                    "text": case.text,
+                    "contact_name": case.contact_name,
+                    "contact_phone": case.contact_phone,
+                    "anonymous": case.is_anonymous,
+                    "state": case.get_state_display(),
+                }
+                for case in cases
+            ],
+        },
+        {
+            "key": "cases.trail",
+            "title": gettext_now("Trail of the requests"),
+            "columns": [
+                ("case", gettext_now("number")),
+                ("occurred_at", gettext_now("when")),
+                ("text", gettext_now("what")),
+            ],
+            "rows": [{key: line[key] for key in ("case", "occurred_at", "text")} for line in trail],
+        },
+        {
+            "key": "cases.agent_services",
+            "title": gettext_now("Agent services"),
+            "columns": [
+                ("received_at", gettext_now("received at")),
+                ("title", gettext_now("matter")),
+                ("state", gettext_now("state")),
+                ("completed_at", gettext_now("completed at")),
+            ],
+            "rows": [
+                {
+                    "received_at": item.received_at,
+                    "title": item.title,
+                    "state": item.get_state_display(),
+                    "completed_at": item.completed_at,
+                }
+                for item in services.order_by("received_at", "pk")
+            ],
+        },
+        {
+            "key": "cases.disputes",
+            "title": gettext_now("Disputes you are a party to"),
+            "columns": [("dispute", gettext_now("number")), ("side", gettext_now("side"))],
+            "rows": [
+                {"dispute": party.dispute_id, "side": party.get_side_display()} for party in parties.order_by("pk")
+            ],
+        },
+        {
+            "key": "cases.visits",
+            "title": gettext_now("Household visits"),
+            "columns": [
+                ("visited_on", gettext_now("visited on")),
+                ("opinion", gettext_now("opinion raised")),
+                ("outcome", gettext_now("outcome")),
+            ],
+            "rows": [
+                {"visited_on": visit.visited_on, "opinion": visit.opinion, "outcome": visit.get_outcome_display()}
+                for visit in visits.order_by("visited_on", "pk")
+            ],
+        },
+        {
+            "key": "cases.notifications",
+            "title": gettext_now("Notifications"),
+            "columns": [
+                ("created_at", gettext_now("created at")),
+                ("text", gettext_now("text")),
+                ("read_at", gettext_now("read at")),
+            ],
+            "rows": [
+                {"created_at": notice.created_at, "text": notice.text, "read_at": notice.read_at}
+                for notice in notices.order_by("created_at", "pk")
+            ],
+        },
+    ]
+
+
+# ---------------------------------------------------------------- the cockpit's ledger (工作台账)
+
+
+def cases_ledger(actor: Actor, place: Place, period: Any) -> QuerySet[Case]:
+    """Cases about places in ``place``'s subtree submitted in ``period``, oldest first (the cockpit's cases ledger;
+    read-only, unmasked rows: the caller masks). NotFound unless ``cockpit.report_generate`` reaches the place."""
+    from gongzhi.core.access import require_reach
+
+    require_reach(actor, Permission.REPORT_GENERATE, place.path)
+    return (
+        Case.objects.filter(subtree_q(place.path, "place__path"))
+        .filter(submitted_at__gte=period.start, submitted_at__lt=period.end)
+        .select_related("category", "place", "handling_place", "reporter_resident")
+        .order_by("submitted_at", "pk")
+    )

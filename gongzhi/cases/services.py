@@ -611,3 +611,38 @@ def case_withdraw(*, actor: Actor, case: Case, reason: str = "", now: datetime |
         now,
     )
     return case
+
+
+# ---------------------------------------------------------------- personal information (called by people)
+
+
+def personal_data_anonymise(*, resident: Any, account: Any, now: datetime) -> dict[str, int]:
+    """people.anonymise calls this inside its transaction: the requests the person raised keep their text, trail,
+    state and figures, but lose the contact name and phone; dispute parties naming the resident lose theirs."""
+    from django.db.models import Q
+
+    from .models import DisputeParty
+
+    reporter_q = Q(pk__in=[])
+    if resident is not None:
+        reporter_q |= Q(reporter_resident=resident)
+    if account is not None:
+        reporter_q |= Q(reporter_account=account)
+    cases = Case.objects.filter(reporter_q).exclude(contact_name="", contact_phone="")
+    scrubbed = cases.update(contact_name="", contact_phone="")
+    parties = 0
+    if resident is not None:
+        parties = DisputeParty.objects.filter(resident=resident).exclude(name="", phone="").update(name="", phone="")
+    return {"case_contacts": scrubbed, "dispute_parties": parties}
+
+
+def notifications_purge(*, read_before: datetime, unread_before: datetime) -> int:
+    """Delete inbox rows read before ``read_before`` and unread ones created before ``unread_before`` (the retention
+    job, people.retention). Idempotent: a second run finds nothing more. Returns how many were deleted."""
+    from django.db.models import Q
+
+    from .models import Notification
+
+    expired = Q(read_at__lt=read_before) | Q(read_at__isnull=True, created_at__lt=unread_before)
+    deleted, _by_model = Notification.objects.filter(expired).delete()
+    return deleted

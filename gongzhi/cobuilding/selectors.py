@@ -540,3 +540,88 @@ def report_back_figures(actor: MaybeAnonymousActor, organisation: Organisation, 
         "assessment_rewards": assessments["rewards"],
         "reported": ReportBack.objects.filter(organisation=organisation, year=year).first(),
     }
+
+
+# ---------------------------------------------------------------- the cockpit's ledger (工作台账)
+
+
+def projects_ledger(actor: MaybeAnonymousActor, place: Place, period: Any) -> QuerySet[Project]:
+    """Micro-projects at places in ``place``'s subtree created, claimed or confirmed in ``period`` (the cockpit's
+    co-building ledger). NotFound unless ``cockpit.report_generate`` reaches the place."""
+    from gongzhi.core.access import require_reach
+
+    require_reach(actor, Permission.REPORT_GENERATE, place.path)
+    return (
+        Project.objects.filter(subtree_q(place.path, "place__path"))
+        .filter(
+            Q(created_at__gte=period.start, created_at__lt=period.end)
+            | Q(claimed_at__gte=period.start, claimed_at__lt=period.end)
+            | Q(confirmed_at__gte=period.start, confirmed_at__lt=period.end)
+        )
+        .select_related("community", "place", "claimer")
+        .order_by("created_at", "pk")
+    )
+
+
+def spending_ledger(actor: MaybeAnonymousActor, place: Place, period: Any) -> QuerySet[Spending]:
+    """Spending of the service funds of communities in ``place``'s subtree asked for in ``period``."""
+    from gongzhi.core.access import require_reach
+
+    require_reach(actor, Permission.REPORT_GENERATE, place.path)
+    return (
+        Spending.objects.filter(subtree_q(place.path, "fund__community__path"))
+        .filter(requested_at__gte=period.start, requested_at__lt=period.end)
+        .select_related("fund__community", "project")
+        .order_by("requested_at", "pk")
+    )
+
+
+# ---------------------------------------------------------------- personal data (collected by people.personal_data)
+
+
+def personal_data_of(resident: Any, account: Any) -> list[dict[str, Any]]:
+    """What co-building holds about a person: their ratings of micro-projects and the needs and progress reports
+    their login ``account`` recorded (co-building names people only by account). Read-only plain rows."""
+    from django.utils.translation import gettext as gettext_now
+
+    from .models import Need, ProjectProgress, ProjectRating
+
+    if account is None:
+        return []
+    ratings = ProjectRating.objects.filter(rated_by=account).select_related("project").order_by("rated_at", "pk")
+    needs = Need.objects.filter(created_by=account).order_by("pk")
+    reports = ProjectProgress.objects.filter(reported_by=account).select_related("project").order_by("pk")
+    return [
+        {
+            "key": "cobuilding.ratings",
+            "title": gettext_now("Ratings of co-building projects"),
+            "columns": [
+                ("project", gettext_now("project")),
+                ("stars", gettext_now("stars")),
+                ("comment", gettext_now("comment")),
+                ("rated_at", gettext_now("rated at")),
+            ],
+            "rows": [
+                {"project": row.project.title, "stars": row.stars, "comment": row.comment, "rated_at": row.rated_at}
+                for row in ratings
+            ],
+        },
+        {
+            "key": "cobuilding.needs",
+            "title": gettext_now("Co-building needs recorded"),
+            "columns": [("title", gettext_now("title")), ("description", gettext_now("description"))],
+            "rows": [{"title": need.title, "description": need.description} for need in needs],
+        },
+        {
+            "key": "cobuilding.progress",
+            "title": gettext_now("Co-building progress reported"),
+            "columns": [
+                ("project", gettext_now("project")),
+                ("note", gettext_now("what was done")),
+                ("reported_at", gettext_now("reported at")),
+            ],
+            "rows": [
+                {"project": row.project.title, "note": row.note, "reported_at": row.reported_at} for row in reports
+            ],
+        },
+    ]

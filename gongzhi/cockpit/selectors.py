@@ -102,10 +102,26 @@ def cockpit_rankings(
     """The places right below (at most ``MOST_RANKED``) with the ranked figures, and one ranking per figure:
     highest first, equal values share a rank, a rate with nothing to rate ("—") comes last without a rank."""
     children = list(cockpit_children(actor, place)[:MOST_RANKED])
-    wanted = _groups_of(RANKED_FIGURES)
-    ranked = [RankedPlace(child, dict(kpi_catalogue.compute(child, period, only=wanted).values)) for child in children]
-    rankings = []
     registered = kpi_catalogue.figures()
+    by_place: dict[int, dict[str, FigureValue]] = {child.pk: {} for child in children}
+    slow = []
+    for key in RANKED_FIGURES:
+        if key not in registered:
+            continue
+        found = _values_for_places(key, children, period)
+        if found is None:
+            slow.append(key)
+            continue
+        group, figure = registered[key]
+        for child in children:
+            by_place[child.pk][key] = FigureValue(key, group, figure, found[child.pk])
+    if slow:
+        wanted = _groups_of(tuple(slow))
+        for child in children:
+            values = kpi_catalogue.compute(child, period, only=wanted).values
+            by_place[child.pk].update({key: values[key] for key in slow if key in values})
+    ranked = [RankedPlace(child, by_place[child.pk]) for child in children]
+    rankings = []
     for key in RANKED_FIGURES:
         if key not in registered:
             continue
@@ -141,9 +157,53 @@ class TrendPoint:
 def cockpit_trend(actor: MaybeAnonymousActor, place: Place, period: Period) -> list[TrendPoint]:
     """The trend figures month by month over the twelve months ending with the period's last month."""
     require_reach(actor, Permission.COCKPIT_VIEW, place.path)
-    wanted = _groups_of(TREND_FIGURES)
-    points = []
-    for month in trend_months(period.last):
-        values = kpi_catalogue.compute(place, month, only=wanted).values
-        points.append(TrendPoint(month, {key: values[key] for key in TREND_FIGURES if key in values}))
-    return points
+    months = trend_months(period.last)
+    registered = kpi_catalogue.figures()
+    by_month: list[dict[str, FigureValue]] = [{} for _month in months]
+    slow = []
+    for key in TREND_FIGURES:
+        if key not in registered:
+            continue
+        daily = _values_by_day(key, place, months[0].first, months[-1].last)
+        if daily is None:
+            slow.append(key)
+            continue
+        group, figure = registered[key]
+        for index, month in enumerate(months):
+            total = sum(value for day, value in daily.items() if month.first <= day <= month.last)
+            by_month[index][key] = FigureValue(key, group, figure, total)
+    if slow:
+        wanted = _groups_of(tuple(slow))
+        for index, month in enumerate(months):
+            values = kpi_catalogue.compute(place, month, only=wanted).values
+            by_month[index].update({key: values[key] for key in slow if key in values})
+    return [TrendPoint(month, values) for month, values in zip(months, by_month, strict=True)]
+
+
+# The ranked and trend figures that their domains also compute for many places, or day by day, in a few queries
+# through the same roll-ups as the group function (so the number is the one the group shows). Any other figure
+# falls back to the group function per place and month.
+
+
+def _values_for_places(key: str, places: list[Place], period: Period) -> dict[int, Any] | None:
+    if key == "points.ledger.issued":
+        from gongzhi.points.kpis import issued_for_places
+
+        return issued_for_places(places, period)
+    if key == "cases.cases.on_time":
+        from gongzhi.cases.kpis import case_figures_for_places
+
+        return {pk: figures.on_time for pk, figures in case_figures_for_places(places, period).items()}
+    return None
+
+
+def _values_by_day(key: str, place: Place, first: date, last: date) -> dict[date, int] | None:
+    if key == "points.ledger.issued":
+        from gongzhi.points.kpis import issued_by_day
+
+        return issued_by_day(place, first, last)
+    if key == "cases.cases.received":
+        from gongzhi.cases.kpis import received_by_day
+
+        return received_by_day(place, first, last)
+    return None

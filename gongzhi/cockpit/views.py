@@ -17,6 +17,8 @@ from django.utils.translation import gettext as _
 
 from gongzhi.core import kpi_catalogue
 from gongzhi.core.access import reach
+from gongzhi.core.audit import audit_record
+from gongzhi.core.db_router import replica_reads
 from gongzhi.core.errors import ValidationFailed
 from gongzhi.core.figures import Period, PeriodKind
 from gongzhi.core.roles import Permission
@@ -25,8 +27,11 @@ from gongzhi.places.selectors import place_visible_ancestors
 
 from . import selectors
 from .exports import XLSX_CONTENT_TYPE, cockpit_workbook
+from .ledgers import LEDGERS, can_reveal
+from .models import ReportFormat
 from .periods import period_from
 from .report import DOCX_CONTENT_TYPE, work_report
+from .reporting import report_runs_recent
 
 ECHARTS_STATIC = "cockpit/vendor/echarts.min.js"
 WALL_REFRESH_MINUTES = 5
@@ -80,6 +85,7 @@ def home(request):
 
 @login_required
 @domain_errors
+@replica_reads
 def place(request, place_id: int):
     actor = request.user
     place = selectors.cockpit_place(actor, place_id)
@@ -133,12 +139,17 @@ def place(request, place_id: int):
         "charts_available": charts_available(),
         "echarts_static": ECHARTS_STATIC,
         "can_export": reach(actor, Permission.REPORT_GENERATE).covers(place.path),
+        "report_formats": ReportFormat.choices,
+        "report_runs": report_runs_recent(actor, place),
+        "ledgers": [(key, title) for key, (title, _sheets) in LEDGERS.items()],
+        "can_reveal": can_reveal(actor, place),
     }
     return render(request, "cockpit/place.html", context)
 
 
 @login_required
 @domain_errors
+@replica_reads
 def trend(request, place_id: int):
     """The monthly trend (a table, and the chart's data), loaded on its own by the cockpit page."""
     place = selectors.cockpit_place(request.user, place_id)
@@ -157,12 +168,20 @@ def trend(request, place_id: int):
 
 @login_required
 @domain_errors
+@replica_reads
 def workbook(request, place_id: int):
     """The ledger workbook of the whole cockpit (figures only: no personal data), for report generators."""
     place = selectors.cockpit_place(request.user, place_id, Permission.REPORT_GENERATE)
     period, _errors = _period(request)
     snapshot = selectors.cockpit_snapshot(request.user, place, period)
     content = cockpit_workbook(place=place, snapshot=snapshot, generated_at=timezone.localtime())
+    audit_record(
+        actor=request.user,
+        action="cockpit.workbook_export",
+        target=place,
+        place_path=place.path,
+        changes={"period": period.key},
+    )
     response = HttpResponse(content, content_type=XLSX_CONTENT_TYPE)
     response["Content-Disposition"] = f'attachment; filename="cockpit-{place.pk}-{period.key}.xlsx"'
     return response
@@ -170,13 +189,22 @@ def workbook(request, place_id: int):
 
 @login_required
 @domain_errors
+@replica_reads
 def report(request, place_id: int):
-    """The work report (.docx) of the place and period, for report generators; written while the request waits."""
+    """The work report (.docx) of the place and period, for report generators, written while the request waits (the
+    page asks for it in the background instead: report_views.py)."""
     place = selectors.cockpit_place(request.user, place_id, Permission.REPORT_GENERATE)
     period, _errors = _period(request)
     snapshot = selectors.cockpit_snapshot(request.user, place, period)
     previous = selectors.cockpit_snapshot(request.user, place, period.previous())
     content = work_report(place=place, snapshot=snapshot, previous=previous, generated_at=timezone.localtime())
+    audit_record(
+        actor=request.user,
+        action="cockpit.report_export",
+        target=place,
+        place_path=place.path,
+        changes={"period": period.key, "format": ReportFormat.DOCX},
+    )
     response = HttpResponse(content, content_type=DOCX_CONTENT_TYPE)
     response["Content-Disposition"] = f'attachment; filename="report-{place.pk}-{period.key}.docx"'
     return response

@@ -1,4 +1,9 @@
-"""Writing the audit log. Call inside the same transaction as the change it records."""
+"""Writing the audit log. Call inside the same transaction as the change it records.
+
+Every entry joins its district's hash chain (core/audit_chain.py): ``audit_record`` appends one, ``audit_bulk`` many
+(for bulk writers: entries built with ``audit_entry``). Never ``AuditEntry.objects.create`` / ``bulk_create``
+directly: an entry without its chain fields fails ``gongzhi audit_verify``.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ from typing import Any
 
 from django.db import models
 
+from . import audit_chain
 from .context import current_origin
 from .models import AuditEntry
 
@@ -21,7 +27,8 @@ def audit_entry(
     actor_label: str = "",
     occurred_at: Any = None,
 ) -> AuditEntry:
-    """An unsaved entry, stamped with the current origin; for callers that write many at once with bulk_create.
+    """An unsaved, unchained entry stamped with the current origin; for callers that write many at once with
+    ``audit_bulk`` (or link it into a statement of their own with ``audit_chain.link``).
 
     ``actor`` may be None (system) or anonymous (recorded by label only).
     """
@@ -46,10 +53,16 @@ def audit_entry(
 
 
 def audit_record(**kwargs: Any) -> AuditEntry:
-    """Append one entry (see audit_entry for the arguments). Call inside the transaction of the change."""
+    """Append one entry to its chain (see audit_entry for the arguments). Call inside the transaction of the
+    change, as late as possible: the chain's head stays locked until that transaction ends."""
     entry = audit_entry(**kwargs)
-    entry.save()
+    audit_chain.append([entry])
     return entry
+
+
+def audit_bulk(entries: list[AuditEntry]) -> list[AuditEntry]:
+    """Append many entries built with ``audit_entry``, chained in the order given (one lock per chain)."""
+    return audit_chain.append(entries)
 
 
 def diff_fields(before: dict, after: dict) -> dict:

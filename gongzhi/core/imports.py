@@ -125,6 +125,9 @@ def run_import(
     """The job: run the import and record its progress and outcome. The saved upload is deleted afterwards."""
     path = stored_upload_path(folder, uuid.UUID(token).hex, suffix)
     running = Progress.objects.filter(pk=progress_id)
+    if running.filter(status__in=(Progress.Status.SUCCEEDED, Progress.Status.FAILED)).exists():
+        # A second delivery of a job that already finished (its worker died before saying so): keep the report.
+        return
 
     def notify(phase: str, done: int, total: int) -> None:
         running.update(status=Progress.Status.RUNNING, message=phase, done=done, total=total, updated_at=timezone.now())

@@ -36,6 +36,10 @@ One-off tasks
 -------------
 ``enqueue("dotted.path.to.function", **kwargs)`` runs a function in the background: in a thread of this process
 (embedded), or as a ``gongzhi.run_task`` Celery task (celery mode; the keyword arguments must be JSON values).
+In celery mode a task is delivered at least once and claimed by a ``JobRun`` row (``task:<dotted path>``, run key
+the Celery task id) under a PostgreSQL advisory lock, so it runs once: a redelivery while a live worker runs it
+waits, one after it finished is dropped, one after its worker died takes the run back. The function must be
+all-or-nothing or resumable, since the run taken back starts it again.
 """
 
 from __future__ import annotations
@@ -53,7 +57,7 @@ from importlib import import_module
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, close_old_connections, connections, transaction
+from django.db import IntegrityError, close_old_connections, connections, router, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -454,13 +458,111 @@ def _resolve(dotted: str) -> Callable[..., Any]:
     return getattr(import_module(module_name), attribute)
 
 
-def run_task(task: str, kwargs: dict[str, Any]) -> Any:
-    """Run one background task now (the body of both the thread and the Celery task)."""
+class TaskHeldElsewhere(Exception):
+    """Another live worker is running this delivery of the task (the Celery task retries later)."""
+
+
+# A one-off task's run is a JobRun named after the task; its run key is the delivery (the Celery task id).
+TASK_RUN_PREFIX = "task:"
+# Where the database cannot tell whether a claim's worker is alive (not PostgreSQL), a running claim this old is
+# taken to belong to a dead worker.
+TASK_STALE_AFTER = timedelta(hours=1)
+
+
+def run_task(task: str, kwargs: dict[str, Any], *, delivery_id: str | None = None) -> Any:
+    """Run one background task now (the body of both the thread and the Celery task).
+
+    With ``delivery_id`` (Celery mode: the task id, the same on every redelivery of the message) the run is claimed
+    first, so a message delivered again — its worker died, or Redis handed it on after the visibility timeout —
+    never runs the task twice at once nor again once it has finished: see ``_task_claim``. Returns None without
+    running when this delivery already finished; raises ``TaskHeldElsewhere`` while a live worker runs it.
+    """
     close_old_connections()
     try:
-        return _resolve(task)(**kwargs)
+        if delivery_id is None:
+            return _resolve(task)(**kwargs)
+        return _run_claimed_task(task, kwargs, delivery_id)
     finally:
         close_old_connections()
+
+
+def _run_claimed_task(task: str, kwargs: dict[str, Any], delivery_id: str) -> Any:
+    name = (TASK_RUN_PREFIX + task)[:100]
+    lock_key = f"{name}:{delivery_id}"
+    if not _task_lock(lock_key):
+        raise TaskHeldElsewhere(f"{task} {delivery_id} is running on another worker")
+    try:
+        run = _task_claim(name, delivery_id[:64], now=timezone.now())
+        if run is None:
+            logger.info("Task %s %s already ran; this delivery is dropped", task, delivery_id)
+            return None
+        done = JobRun.objects.filter(pk=run.pk, status=JobRun.Status.RUNNING, worker=run.worker)
+        try:
+            result = _resolve(task)(**kwargs)
+        except Exception as exc:
+            error = "".join(traceback.format_exception(exc))[-_ERROR_LIMIT:]
+            done.update(status=JobRun.Status.FAILED, error=error, finished_at=timezone.now())
+            raise
+        done.update(status=JobRun.Status.SUCCEEDED, finished_at=timezone.now())
+        return result
+    finally:
+        _task_unlock(lock_key)
+
+
+def _task_claim(name: str, delivery_id: str, *, now: datetime) -> JobRun | None:
+    """Claim this delivery's run, or return None when it already succeeded or failed.
+
+    Called holding the delivery's lock (``_task_lock``). A row still ``running`` belongs to a worker that died: on
+    PostgreSQL its session lock went with its connection (we hold it now), so the run is taken back at once; on
+    other databases only after ``TASK_STALE_AFTER``. The task body must be all-or-nothing or resumable, since a
+    taken-back run starts it again.
+    """
+    worker = _worker_label()
+    try:
+        with transaction.atomic():
+            return JobRun.objects.create(
+                job_name=name, run_key=delivery_id, status=JobRun.Status.RUNNING, started_at=now, worker=worker
+            )
+    except IntegrityError:
+        pass
+    dead = Q(status=JobRun.Status.RUNNING)
+    if connections[_task_db()].vendor != "postgresql":
+        dead &= Q(started_at__lt=now - TASK_STALE_AFTER)
+    taken = (
+        JobRun.objects.filter(job_name=name, run_key=delivery_id)
+        .filter(dead)
+        .update(attempts=F("attempts") + 1, started_at=now, worker=worker, error="")
+    )
+    if taken:
+        logger.warning("Task run %s %s left by a dead worker is taken back by %s", name, delivery_id, worker)
+        return JobRun.objects.using(_task_db()).get(job_name=name, run_key=delivery_id)
+    held = JobRun.objects.using(_task_db()).filter(job_name=name, run_key=delivery_id, status=JobRun.Status.RUNNING)
+    if held.exists():
+        raise TaskHeldElsewhere(f"{name} {delivery_id} was started less than {TASK_STALE_AFTER} ago")
+    return None
+
+
+def _task_db() -> str:
+    """Claims are read where they are written (never on a read replica)."""
+    return router.db_for_write(JobRun)
+
+
+def _task_lock(key: str) -> bool:
+    """On PostgreSQL, a session advisory lock on ``key`` (held by this worker's connection, so it is released when
+    the worker dies); True elsewhere. Behind PgBouncer in transaction mode workers need a direct connection."""
+    connection = connections[_task_db()]
+    if connection.vendor != "postgresql":
+        return True
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", [key])
+        return bool(cursor.fetchone()[0])
+
+
+def _task_unlock(key: str) -> None:
+    connection = connections[_task_db()]
+    if connection.vendor == "postgresql" and connection.connection is not None:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", [key])
 
 
 def enqueue(task: str, **kwargs: Any) -> None:
@@ -476,6 +578,7 @@ def _start(task: str, kwargs: dict[str, Any]) -> None:
     if getattr(settings, "GONGZHI_JOBS_MODE", "embedded") == "celery":
         from gongzhi.celery import app
 
+        # Delivered at least once (acks late, see gongzhi/celery.py); the claim in run_task makes it run once.
         app.send_task("gongzhi.run_task", args=(task, kwargs))
         return
 
@@ -499,3 +602,12 @@ def abandon_stalled_tasks(*, run_key: str, now: datetime) -> dict:
     from .housekeeping import progress_abandon_stalled
 
     return progress_abandon_stalled(now=now)
+
+
+@periodic_job(name="core.audit_checkpoint", every="day", at="00:10")
+def audit_checkpoint(*, run_key: str, now: datetime) -> dict:
+    """Record each audit chain's head (seq, hash) for the day, in AuditCheckpoint and in the log (core/audit_chain.py);
+    ``gongzhi audit_verify`` then finds any history rewritten before a recorded head."""
+    from .audit_chain import record_checkpoints
+
+    return {"chains": {c.chain: c.seq for c in record_checkpoints(run_key=run_key, now=now)}}

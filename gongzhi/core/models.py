@@ -1,4 +1,5 @@
-"""Shared records: the append-only audit log and the ledger of periodic job runs."""
+"""Shared records: the append-only audit log (with its hash chains and their checkpoints) and the ledger of periodic
+job runs."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ class AppendOnlyError(RuntimeError):
 class AuditEntry(models.Model):
     """Who did what, when, from where, to which object. Rows are never updated or deleted.
 
-    Python refuses updates and deletes; the database refuses them too (triggers in migration 0002).
+    Python refuses updates and deletes; the database refuses them too (triggers in migration 0003). Each entry is a
+    link of its district's hash chain (core/audit_chain.py; write entries only through core/audit.py).
     """
 
     occurred_at = models.DateTimeField(_("occurred at"), default=timezone.now, db_index=True)
@@ -37,12 +39,23 @@ class AuditEntry(models.Model):
     user_agent = models.CharField(_("client"), max_length=255, blank=True)
     purpose = models.CharField(_("stated purpose"), max_length=255, blank=True)
     changes = models.JSONField(_("changes"), default=dict, blank=True)
+    # The hash chain (core/audit_chain.py): one chain per district (the first id of place_path), "system" for the
+    # rest; seq counts from 1 in its chain; hash = HMAC-SHA256 (key named by key_id) over the canonical fields.
+    chain = models.CharField(_("chain"), max_length=32, default="", editable=False)
+    seq = models.PositiveBigIntegerField(_("sequence"), null=True, editable=False)
+    previous_hash = models.CharField(_("previous hash"), max_length=64, blank=True, editable=False)
+    key_id = models.CharField(_("key"), max_length=16, blank=True, editable=False)
+    hash = models.CharField(_("hash"), max_length=64, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("audit entry")
         verbose_name_plural = _("audit log")
         ordering = ["-occurred_at", "-id"]
-        indexes = [models.Index(fields=["object_type", "object_id"], name="audit_object_idx")]
+        indexes = [
+            models.Index(fields=["object_type", "object_id"], name="audit_object_idx"),
+            models.Index(fields=["place_path", "occurred_at"], name="audit_place_time_idx"),
+        ]
+        constraints = [models.UniqueConstraint(fields=["chain", "seq"], name="audit_one_entry_per_chain_seq")]
 
     def __str__(self) -> str:
         return f"{self.occurred_at:%Y-%m-%d %H:%M} {self.actor_label} {self.action}"
@@ -54,6 +67,50 @@ class AuditEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AppendOnlyError("The audit log is append-only.")
+
+
+class AuditChainHead(models.Model):
+    """The head of one audit chain: how many entries it holds and the last one's hash.
+
+    Locked (``FOR UPDATE``) and moved in the transaction that appends, so concurrent writers queue on it instead of
+    forking the chain. Only core/audit_chain.py writes it.
+    """
+
+    chain = models.CharField(_("chain"), max_length=32, primary_key=True)
+    seq = models.PositiveBigIntegerField(_("sequence"), default=0)
+    last_hash = models.CharField(_("last hash"), max_length=64, default="0" * 64)
+
+    class Meta:
+        verbose_name = _("audit chain head")
+        verbose_name_plural = _("audit chain heads")
+
+    def __str__(self) -> str:
+        return f"{self.chain} #{self.seq}"
+
+
+class AuditCheckpoint(models.Model):
+    """A chain's head as recorded by the daily job (core/jobs.py ``core.audit_checkpoint``), also written to the
+    log: a history rewritten before a recorded head no longer matches it, which ``gongzhi audit_verify`` checks."""
+
+    chain = models.CharField(_("chain"), max_length=32)
+    seq = models.PositiveBigIntegerField(_("sequence"))
+    hash = models.CharField(_("hash"), max_length=64)
+    recorded_at = models.DateTimeField(_("recorded at"))
+    run_key = models.CharField(_("period"), max_length=64)
+
+    class Meta:
+        verbose_name = _("audit checkpoint")
+        verbose_name_plural = _("audit checkpoints")
+        ordering = ["chain", "seq"]
+        constraints = [models.UniqueConstraint(fields=["chain", "run_key"], name="audit_checkpoint_once_per_day")]
+
+    def __str__(self) -> str:
+        return f"{self.chain} #{self.seq} {self.run_key}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not self._state.adding:
+            raise AppendOnlyError("Audit checkpoints are append-only.")
+        super().save(*args, **kwargs)
 
 
 class JobRun(models.Model):

@@ -77,6 +77,9 @@ class Permission(models.TextChoices):
     COCKPIT_VIEW = "cockpit.view", _("see the figures, dashboards and reports of the places in reach")
     REPORT_GENERATE = "cockpit.report_generate", _("generate work reports and ledger workbooks")
     # end cockpit
+    # Personal information (gongzhi/people: anonymise.py)
+    RESIDENT_ANONYMISE = "resident.anonymise", _("anonymise a person who has left (name, phone, ID number, login)")
+    # end personal information
 
 
 P = Permission
@@ -235,6 +238,16 @@ _COCKPIT_PERMISSIONS: dict[str, Collection[str]] = {
 for _role, _extra in _COCKPIT_PERMISSIONS.items():
     ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | frozenset(_extra)
 # end cockpit
+
+# Personal information (gongzhi/people): anonymising a person who left is for the community secretary and above.
+_PERSONAL_INFORMATION_PERMISSIONS: dict[str, Collection[str]] = {
+    Role.DISTRICT_ADMIN: {P.RESIDENT_ANONYMISE},
+    Role.STREET_ADMIN: {P.RESIDENT_ANONYMISE},
+    Role.COMMUNITY_SECRETARY: {P.RESIDENT_ANONYMISE},
+}
+for _role, _extra in _PERSONAL_INFORMATION_PERMISSIONS.items():
+    ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | frozenset(_extra)
+# end personal information
 
 # Roles that work in the back office (staff pages, tables, exports) rather than the resident's phone pages.
 STAFF_ROLES = frozenset(set(Role) - {Role.RESIDENT, Role.MERCHANT_CLERK, Role.ORGANISATION_REPRESENTATIVE})

@@ -320,3 +320,137 @@ def paper_candidates(vote: Vote, *, limit: int = 300) -> list[Any]:
         .select_related("household")
         .order_by("household__path", "pk")[:limit]
     )
+
+
+# ---------------------------------------------------------------- the cockpit's ledger (工作台账)
+
+
+def topics_ledger(actor: MaybeAnonymousActor, place: Place, period: Any) -> QuerySet[Topic]:
+    """Topics of communities in ``place``'s subtree proposed in ``period``, oldest first (the cockpit's
+    deliberation ledger). NotFound unless ``cockpit.report_generate`` reaches the place."""
+    from gongzhi.core.access import require_reach
+    from gongzhi.core.tree import subtree_q
+
+    require_reach(actor, Permission.REPORT_GENERATE, place.path)
+    return (
+        Topic.objects.filter(subtree_q(place.path, "community__path"))
+        .filter(proposed_at__gte=period.start, proposed_at__lt=period.end)
+        .select_related("community", "proposer_resident")
+        .order_by("proposed_at", "pk")
+    )
+
+
+def votes_ledger(actor: MaybeAnonymousActor, place: Place, period: Any) -> QuerySet[Vote]:
+    """Votes of communities in ``place``'s subtree closing in ``period`` (counts and outcome, no ballot)."""
+    from gongzhi.core.access import require_reach
+    from gongzhi.core.tree import subtree_q
+
+    require_reach(actor, Permission.REPORT_GENERATE, place.path)
+    return (
+        Vote.objects.filter(subtree_q(place.path, "community__path"))
+        .filter(closes_at__gte=period.start, closes_at__lt=period.end)
+        .select_related("community", "topic")
+        .order_by("closes_at", "pk")
+    )
+
+
+def resolutions_ledger(actor: MaybeAnonymousActor, place: Place, period: Any) -> QuerySet[Resolution]:
+    """Resolutions of topics in ``place``'s subtree started, published or with a result published in ``period``."""
+    from gongzhi.core.access import require_reach
+    from gongzhi.core.tree import subtree_q
+
+    require_reach(actor, Permission.REPORT_GENERATE, place.path)
+    return (
+        Resolution.objects.filter(subtree_q(place.path, "topic__community__path"))
+        .filter(
+            Q(created_at__gte=period.start, created_at__lt=period.end)
+            | Q(published_at__gte=period.start, published_at__lt=period.end)
+            | Q(result_published_at__gte=period.start, result_published_at__lt=period.end)
+        )
+        .select_related("topic__community")
+        .order_by("created_at", "pk")
+    )
+
+
+# ---------------------------------------------------------------- personal data (collected by people.personal_data)
+
+
+def personal_data_of(resident: Any, account: Any) -> list[dict[str, Any]]:
+    """What deliberation holds about ``resident``: topics they proposed, co-signatures, ratings, votes they took part
+    in (their household's or their own) and, on an open ballot, the choice recorded. A secret ballot's choice is not
+    linked to anyone, the voter included, so it cannot be shown. Read-only plain rows."""
+    from django.utils.translation import gettext as gettext_now
+
+    from .models import CoSignature, Rating, Secrecy, VoteChoice
+
+    if resident is None:
+        return []
+    proposer_q = Q(proposer_resident=resident) | (Q(proposer=account) if account is not None else Q(pk__in=[]))
+    topics = Topic.objects.filter(proposer_q).order_by("pk")
+    cosigned = CoSignature.objects.filter(resident=resident).select_related("topic").order_by("signed_at", "pk")
+    ratings = Rating.objects.filter(resident=resident).select_related("topic").order_by("rated_at", "pk")
+    voter_q = Q(resident=resident) | Q(cast_by=resident)
+    if resident.household_id:
+        voter_q |= Q(household_id=resident.household_id)
+    participations = list(Participation.objects.filter(voter_q).select_related("vote").order_by("recorded_on", "pk"))
+    open_refs = {
+        (item.vote_id, f"household:{item.household_id}" if item.household_id else f"resident:{item.resident_id}")
+        for item in participations
+        if item.vote.secrecy == Secrecy.OPEN
+    }
+    choices: dict[int, str] = {}
+    if open_refs:
+        ballots = Ballot.objects.filter(
+            vote_id__in={vote_id for vote_id, _ref in open_refs}, voter__in={ref for _vote, ref in open_refs}
+        )
+        labels = {
+            (row.vote_id, row.position): row.label
+            for row in VoteChoice.objects.filter(vote_id__in={vote_id for vote_id, _ref in open_refs})
+        }
+        for ballot in ballots:
+            if (ballot.vote_id, ballot.voter) in open_refs:
+                choices[ballot.vote_id] = labels.get((ballot.vote_id, ballot.choice), str(ballot.choice))
+    secret_note = gettext_now("secret ballot: your choice is not linked to you, not even here")
+    return [
+        {
+            "key": "deliberation.topics",
+            "title": gettext_now("Topics proposed"),
+            "columns": [("title", gettext_now("title")), ("description", gettext_now("description"))],
+            "rows": [{"title": topic.title, "description": topic.description} for topic in topics],
+        },
+        {
+            "key": "deliberation.cosignatures",
+            "title": gettext_now("Co-signatures"),
+            "columns": [("topic", gettext_now("topic")), ("signed_at", gettext_now("signed at"))],
+            "rows": [{"topic": row.topic.title, "signed_at": row.signed_at} for row in cosigned],
+        },
+        {
+            "key": "deliberation.ratings",
+            "title": gettext_now("Ratings of carried-out topics"),
+            "columns": [
+                ("topic", gettext_now("topic")),
+                ("score", gettext_now("score")),
+                ("comment", gettext_now("comment")),
+            ],
+            "rows": [{"topic": row.topic.title, "score": row.score, "comment": row.comment} for row in ratings],
+        },
+        {
+            "key": "deliberation.votes",
+            "title": gettext_now("Votes taken part in"),
+            "columns": [
+                ("vote", gettext_now("question")),
+                ("recorded_on", gettext_now("voted on")),
+                ("channel", gettext_now("channel")),
+                ("choice", gettext_now("choice")),
+            ],
+            "rows": [
+                {
+                    "vote": item.vote.title,
+                    "recorded_on": item.recorded_on,
+                    "channel": item.get_channel_display(),
+                    "choice": secret_note if item.vote.secrecy == Secrecy.SECRET else choices.get(item.vote_id, ""),
+                }
+                for item in participations
+            ],
+        },
+    ]

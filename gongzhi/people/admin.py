@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -131,10 +131,26 @@ class ResidentAdmin(ReadOnlyAdmin):
     )
     readonly_fields = fields
     inlines = [ResidentTagInline]
+    actions = ["anonymise_selected"]
 
     @admin.display(description=_("phone"))
     def masked_phone(self, resident):
         return mask_phone(resident.phone)
+
+    @admin.action(description=_("Anonymise the selected person who left (asks for the reason)"))
+    def anonymise_selected(self, request, queryset):
+        """One person at a time, on the confirmation page that asks for the reason and calls resident_anonymise."""
+        from django.shortcuts import redirect
+
+        chosen = list(queryset.values_list("pk", flat=True)[:2])
+        if len(chosen) != 1:
+            self.message_user(request, _("Choose exactly one person to anonymise."), messages.WARNING)
+            return None
+        return redirect("resident_anonymise", resident_id=chosen[0])
+
+    def get_actions(self, request):
+        # Read-only otherwise: the one action leads to the page that goes through the service.
+        return {"anonymise_selected": self.get_action("anonymise_selected")}
 
 
 @admin.register(Organisation)

@@ -3,7 +3,8 @@ a purpose."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
+from typing import Any
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -214,6 +215,76 @@ def resident_reveal_endpoint(request, resident_id: int, payload: RevealIn):
     resident = access_resident(request.user, resident_id)
     revealed = resident_reveal(actor=request.user, resident=resident, purpose=payload.purpose)
     return {"id": resident.pk, "id_card_number": revealed.id_card_number, "phone": revealed.phone}
+
+
+# ---------------------------------------------------------------- personal information (personal_data.py, anonymise.py)
+
+
+class PersonalDataColumnOut(Schema):
+    key: str
+    label: str
+
+
+class PersonalDataSectionOut(Schema):
+    key: str
+    title: str
+    columns: list[PersonalDataColumnOut]
+    rows: list[dict[str, Any]]
+
+
+class PersonalDataOut(Schema):
+    generated_at: str
+    sections: list[PersonalDataSectionOut]
+
+
+@me_router.get(
+    "/personal-data",
+    response={200: PersonalDataOut, **ERRORS},
+    summary="Everything the platform holds about the logged-in person and their household (others masked; audited)",
+)
+def my_personal_data(request):
+    from .personal_data import personal_data_view, report_as_json
+
+    return report_as_json(personal_data_view(actor=request.user, now=timezone.now()))
+
+
+@me_router.get(
+    "/personal-data/download",
+    response={200: None, **ERRORS},
+    summary="The same as a .zip holding personal-data.json and personal-data.xlsx (audited)",
+)
+def my_personal_data_download(request):
+    from django.http import HttpResponse
+
+    from .personal_data import personal_data_export
+
+    exported = personal_data_export(actor=request.user, now=timezone.now())
+    response = HttpResponse(exported.content, content_type=exported.content_type)
+    response["Content-Disposition"] = f'attachment; filename="{exported.filename}"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+class AnonymiseIn(Schema):
+    reason: str = Field(..., max_length=255)
+
+
+class AnonymisedOut(Schema):
+    id: int
+    anonymised_at: datetime
+
+
+@residents_router.post(
+    "/{resident_id}/anonymise",
+    response={200: AnonymisedOut, **ERRORS},
+    summary="Anonymise a person who left: identity removed, records and figures kept (resident.anonymise; audited)",
+)
+def resident_anonymise_endpoint(request, resident_id: int, payload: AnonymiseIn):
+    from .anonymise import access_resident_to_anonymise, resident_anonymise
+
+    resident = access_resident_to_anonymise(request.user, resident_id)
+    resident = resident_anonymise(actor=request.user, resident=resident, reason=payload.reason, now=timezone.now())
+    return {"id": resident.pk, "anonymised_at": resident.anonymised_at}
 
 
 # ---------------------------------------------------------------- party members

@@ -77,3 +77,13 @@ class PeopleError(ErrorCode):
         PermissionDenied,
         _("Administrators must turn on two-factor login first: log in on the web and follow the steps."),
     )
+    ALREADY_ANONYMISED = (
+        "already_anonymised",
+        Conflict,
+        _("This person has already been anonymised; nothing is left to remove."),
+    )
+    REASON_REQUIRED = (
+        "reason_required",
+        ValidationFailed,
+        _("Write why this person's data is being removed, for example that they moved away."),
+    )

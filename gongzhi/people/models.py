@@ -93,6 +93,10 @@ class Resident(models.Model):
     )
     relation = models.CharField(_("relation to householder"), max_length=16, choices=Relation.choices, blank=True)
     is_active = models.BooleanField(_("registered"), default=True)
+    # When the person left (moved out, died): the retention job anonymises them a configured time after it.
+    left_on = models.DateField(_("left on"), null=True, blank=True)
+    # Set once by people.anonymise.resident_anonymise; the personal fields are blank from then on.
+    anonymised_at = models.DateTimeField(_("anonymised at"), null=True, blank=True, editable=False)
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 

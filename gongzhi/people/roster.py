@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 
 from gongzhi.core.access import require_reach
 from gongzhi.core.actors import Actor
-from gongzhi.core.audit import audit_entry, audit_record, diff_fields
+from gongzhi.core.audit import audit_bulk, audit_entry, audit_record, diff_fields
 from gongzhi.core.errors import CoreError, NotFound
 from gongzhi.core.imports import start_import
 from gongzhi.core.masking import mask_phone
@@ -267,7 +267,7 @@ def _write(
     ] + [(plan.existing.pk, plan.party) for plan in plans if plan.existing is not None and plan.party]
     report.party, party_audits = write_party_memberships(actor=actor, community=community, plans=party_plans, now=now)
     audits.extend(party_audits)
-    AuditEntry.objects.bulk_create(audits)
+    audit_bulk(audits)
 
 
 _SECRET_FIELDS = {"id_card_ciphertext", "id_card_digest"}

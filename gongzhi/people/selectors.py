@@ -113,7 +113,7 @@ def resident_reachable_permissions(actor: MaybeAnonymousActor, resident: Residen
     path = household.path if household is not None else ""
     return {
         permission
-        for permission in (Permission.RESIDENT_REVEAL, Permission.RESIDENT_EXPORT)
+        for permission in (Permission.RESIDENT_REVEAL, Permission.RESIDENT_EXPORT, Permission.RESIDENT_ANONYMISE)
         if path and reach(actor, permission).covers(path)
     }
 
@@ -315,3 +315,20 @@ def employer_by_id(actor: MaybeAnonymousActor, organisation_id: Any) -> Organisa
         .select_related("place")
         .first()
     )
+
+
+# ---------------------------------------------------------------- the cockpit's ledger (工作台账)
+
+
+def roster_counts_ledger(actor: MaybeAnonymousActor, place: Place) -> list[tuple[Place, int, dict[str, int]]]:
+    """For ``place`` and each active place right below it: (place, active residents, ``party_counts``). Counts
+    only (the cockpit's people ledger). NotFound unless ``cockpit.report_generate`` reaches the place."""
+    from gongzhi.core.access import require_reach
+
+    require_reach(actor, Permission.REPORT_GENERATE, place.path)
+    places = [place, *Place.objects.filter(parent_id=place.pk, is_active=True).order_by("name", "pk")]
+    rows = []
+    for item in places:
+        residents = Resident.objects.filter(subtree_q(item.path, "household__path"), is_active=True).count()
+        rows.append((item, residents, party_counts(actor, item)))
+    return rows

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import party_views, two_factor_views, views
+from . import party_views, personal_data_views, two_factor_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -13,6 +13,17 @@ urlpatterns = [
     path("me/two-factor/off/", two_factor_views.two_factor_turn_off, name="two_factor_off"),
     path("me/", views.me, name="me"),
     path("me/household/", views.my_household, name="my_household"),
+    path("me/personal-data/", personal_data_views.my_personal_data, name="my_personal_data"),
+    path(
+        "me/personal-data/download/",
+        personal_data_views.my_personal_data_download,
+        name="my_personal_data_download",
+    ),
+    path(
+        "people/residents/<int:resident_id>/anonymise/",
+        personal_data_views.resident_anonymise_page,
+        name="resident_anonymise",
+    ),
     path("me/elder-mode/", views.elder_mode, name="elder_mode"),
     path("me/language/", views.language, name="language"),
     path("party/", party_views.party_index, name="party_index"),

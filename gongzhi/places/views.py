@@ -181,6 +181,7 @@ def resident_detail(request, resident_id: int):
         "membership": _membership(resident),
         "tags": list(resident.tags.all()),
         "can_reveal": Permission.RESIDENT_REVEAL in permissions,
+        "can_anonymise": Permission.RESIDENT_ANONYMISE in permissions,
         "purpose": "",
         "revealed": None,
         "reveal_error": None,

@@ -166,7 +166,7 @@ class HistoryPage(Page[HistoryLineOut]):
     account: AccountOut
 
 
-class RankOut(Schema):
+class MyRankOut(Schema):
     account_id: int
     place_id: int
     period: str
@@ -248,7 +248,7 @@ def _submit(request, payload: ClaimIn, photos: list) -> Claim:
 # ---------------------------------------------------------------- accounts, balance, history, rank
 
 
-@router.get("/accounts/mine", response=list[AccountOut], summary="My points accounts")
+@router.get("/accounts/mine", response={200: list[AccountOut], **ERRORS}, summary="My points accounts")
 def accounts_mine(request):
     return [_account_out(account) for account in own_accounts(request.user)]
 
@@ -267,7 +267,7 @@ def history(request, query: Query[AccountQuery], paging: Query[PageQuery]):
     return {**page, "account": _account_out(account), "results": history_lines(page["results"])}
 
 
-@router.get("/my-rank", response={200: RankOut, **ERRORS}, summary="My rank in my community (or a place above it)")
+@router.get("/my-rank", response={200: MyRankOut, **ERRORS}, summary="My rank in my community (or a place above it)")
 def rank_mine(request, query: Query[RankQuery]):
     account = _own_account(request.user, query.account)
     if not account.pk or account.community_id is None:
@@ -325,7 +325,7 @@ def claim_create_form(request, payload: Form[ClaimIn], photos: File[list[Uploade
     return Status(201, _submit(request, payload, list(photos or [])))
 
 
-@router.get("/claims", response=Page[ClaimOut], summary="My claims, newest first")
+@router.get("/claims", response={200: Page[ClaimOut], **ERRORS}, summary="My claims, newest first")
 def claims_mine(request, query: Query[MyClaimsQuery]):
     state = query.state if query.state in ClaimState.values else None
     if query.state and state is None:

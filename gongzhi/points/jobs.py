@@ -98,8 +98,7 @@ def review_reminders(*, run_key: str, now: datetime) -> dict:
     """
     from django.db.models import Count, Min
 
-    from gongzhi.core.audit import audit_entry
-    from gongzhi.core.models import AuditEntry
+    from gongzhi.core.audit import audit_bulk, audit_entry
 
     from .models import ClaimState
 
@@ -112,7 +111,7 @@ def review_reminders(*, run_key: str, now: datetime) -> dict:
     reminders = [
         {"community": row["community_id"], "claims": row["claims"], "oldest_week": row["oldest"]} for row in waiting
     ]
-    AuditEntry.objects.bulk_create(
+    audit_bulk(
         [
             audit_entry(
                 actor=None,

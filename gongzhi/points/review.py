@@ -25,11 +25,12 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from gongzhi.core import audit_chain
 from gongzhi.core.access import require_reach
 from gongzhi.core.actors import Actor
 from gongzhi.core.audit import audit_entry, audit_record
 from gongzhi.core.errors import DomainError, NotFound, ValidationFailed
-from gongzhi.core.models import AuditEntry
+from gongzhi.core.models import AuditChainHead, AuditEntry
 from gongzhi.core.roles import Permission
 
 from . import ledger
@@ -116,7 +117,7 @@ _DECISION_SQL: list[str] = []
 
 
 def _decision_sql() -> str:
-    """Mark the claim, record the decision and the audit entry in one statement (PostgreSQL)."""
+    """Mark the claim, record its decision and audit entry, move the audit chain's head: one statement (PostgreSQL)."""
     if _DECISION_SQL:
         return _DECISION_SQL[0]
     qn = connection.ops.quote_name
@@ -134,6 +135,9 @@ def _decision_sql() -> str:
         ), d AS (
             INSERT INTO {qn(ClaimDecision._meta.db_table)} (claim_id, decision, actor_id, reason, decided_at)
             SELECT c.id, %s::varchar, %s::bigint, %s::text, %s::timestamptz FROM c
+        ), h AS (
+            UPDATE {qn(AuditChainHead._meta.db_table)} SET seq = %s::bigint, last_hash = %s::varchar
+            WHERE chain = %s::varchar
         )
         INSERT INTO {qn(AuditEntry._meta.db_table)} ({audit_columns}) SELECT {audit_values} FROM c
     """
@@ -162,7 +166,10 @@ def _record_decision(
         occurred_at=now,
     )
     if connection.vendor == "postgresql" and ledger.USE_SINGLE_STATEMENT:
+        # The entry joins its district's audit chain: the head is locked here, last, and moved by the statement.
+        (move,) = audit_chain.link([entry])
         params: list[Any] = [state, now, transfer_id, locked.pk, decision, actor.pk, reason, now]
+        params += [move.seq, move.last_hash, move.chain]
         params += [
             field.get_db_prep_save(getattr(entry, field.attname), connection)
             for field in AuditEntry._meta.concrete_fields
@@ -175,7 +182,7 @@ def _record_decision(
             fields["transfer_id"] = transfer_id
         Claim.objects.filter(pk=locked.pk).update(**fields)
         ClaimDecision.objects.create(claim=locked, decision=decision, actor=actor, reason=reason, decided_at=now)
-        entry.save()
+        audit_chain.append([entry])
     locked.state, locked.decided_at = state, now
     if transfer_id is not None:
         locked.transfer_id = transfer_id

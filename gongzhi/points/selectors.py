@@ -389,3 +389,84 @@ def holder_kinds() -> list[str]:
 def holder_kind_choices() -> list[tuple[str, Any]]:
     """``holder_kinds`` with their (lazily translated) names, for pickers ("who may redeem")."""
     return [(kind, AccountKind(kind).label) for kind in holder_kinds()]
+
+
+# ---------------------------------------------------------------- personal data (collected by people.personal_data)
+
+
+def personal_data_of(resident: Any, account: Any) -> list[dict[str, Any]]:
+    """What the points app holds about ``resident`` (and their login ``account``): their points accounts, every
+    ledger entry of those accounts and their claims, as plain rows. Read-only; the caller has checked who asks."""
+    accounts = list(PointsAccount.objects.filter(resident=resident).order_by("pk")) if resident is not None else []
+    entries = (
+        Entry.objects.filter(account_id__in=[item.pk for item in accounts])
+        .select_related("transfer")
+        .order_by("transfer__created_at", "pk")
+    )
+    claims = Claim.objects.filter(account__in=accounts).select_related("item").order_by("submitted_at", "pk")
+    return [
+        {
+            "key": "points.accounts",
+            "title": _("Points accounts"),
+            "columns": [("kind", _("kind")), ("balance", _("balance")), ("held", _("held")), ("earned", _("earned"))],
+            "rows": [
+                {
+                    "kind": item.get_kind_display(),
+                    "balance": item.balance,
+                    "held": item.held,
+                    "earned": item.earned_total,
+                }
+                for item in accounts
+            ],
+        },
+        {
+            "key": "points.entries",
+            "title": _("Points history"),
+            "columns": [("date", _("date")), ("text", _("what")), ("amount", _("points")), ("bucket", _("bucket"))],
+            "rows": [
+                {key: line[key] for key in ("date", "text", "amount", "bucket")} for line in history_lines(entries)
+            ],
+        },
+        {
+            "key": "points.claims",
+            "title": _("Points claims"),
+            "columns": [
+                ("submitted_at", _("submitted at")),
+                ("item", _("item")),
+                ("service_date", _("service date")),
+                ("description", _("what was done")),
+                ("points", _("points")),
+                ("state", _("state")),
+            ],
+            "rows": [
+                {
+                    "submitted_at": claim.submitted_at,
+                    "item": claim.item.name,
+                    "service_date": claim.service_date,
+                    "description": claim.description,
+                    "points": claim.value,
+                    "state": claim.get_state_display(),
+                }
+                for claim in claims
+            ],
+        },
+    ]
+
+
+# ---------------------------------------------------------------- the cockpit's ledger (工作台账)
+
+
+def claims_ledger(actor: Actor, place: Any, period: Any) -> QuerySet[Claim]:
+    """Claims on accounts in ``place``'s subtree with a service date in ``period``, oldest first (the cockpit's
+    points ledger; read-only, unmasked rows: the caller masks). NotFound unless ``cockpit.report_generate``
+    reaches the place."""
+    from gongzhi.core.access import require_reach
+    from gongzhi.core.tree import subtree_q
+
+    require_reach(actor, Permission.REPORT_GENERATE, place.path)
+    return (
+        Claim.objects.filter(subtree_q(place.path, "account__place_path"))
+        .filter(service_date__gte=period.first, service_date__lte=period.last)
+        .select_related("account__resident", "account__organisation", "item", "community")
+        .order_by("service_date", "pk")
+    )

@@ -18,6 +18,12 @@ Postings go through ``gongzhi.points.ledger``. Publication, objections and the a
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from gongzhi.people.models import Resident
+
 from .adjustments import adjustment_approve, adjustment_propose, adjustment_refuse
 from .catalogue import (
     CODE_PATTERN,
@@ -65,3 +71,14 @@ __all__ = [
     "organisation_account",
     "review_decide_many",
 ]
+
+
+def personal_data_anonymise(*, resident: Resident | None, account: Any, now: datetime) -> dict[str, int]:
+    """people.anonymise calls this inside its transaction: the resident's points accounts stop showing their name.
+    Balances, entries and totals are left exactly as they are (no transfer is posted)."""
+    from .models import PointsAccount
+
+    if resident is None:
+        return {}
+    renamed = PointsAccount.objects.filter(resident=resident).exclude(display_name="").update(display_name="")
+    return {"points_accounts": renamed}

@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "gongzhi.volunteering",
     "gongzhi.deliberation",
     "gongzhi.cobuilding",
+    "gongzhi.rollups",
     "gongzhi.cockpit",
     "gongzhi.demo",
 ]
@@ -77,6 +78,17 @@ DATABASES = {
         env_str("GONGZHI_DATABASE_URL") or env_str("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'gongzhi.sqlite3'}"
     )
 }
+# A read replica for the cockpit's reads (gongzhi/core/db_router.py): reads inside reading_from_replica() go there,
+# every write to default. Unset: everything reads and writes default.
+GONGZHI_REPLICA_DATABASE_URL = env_str("GONGZHI_REPLICA_DATABASE_URL")
+GONGZHI_READ_REPLICA = ""
+if GONGZHI_REPLICA_DATABASE_URL:
+    DATABASES["replica"] = database_from_url(GONGZHI_REPLICA_DATABASE_URL)
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    GONGZHI_READ_REPLICA = "replica"
+DATABASE_ROUTERS = ["gongzhi.core.db_router.ReplicaRouter"]
+# The .docx work report's template (letterhead, styles, placeholders); empty: the one shipped in gongzhi/cockpit.
+GONGZHI_REPORT_TEMPLATE = env_str("GONGZHI_REPORT_TEMPLATE")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "people.Account"
@@ -121,6 +133,26 @@ GONGZHI_FIELD_KEY = env_str("GONGZHI_FIELD_KEY")
 GONGZHI_FIELD_KEYS_RETIRED = env_list("GONGZHI_FIELD_KEYS_RETIRED", [])
 # The key of the ID-number digests (lookups without decrypting); empty: derived from GONGZHI_FIELD_KEY.
 GONGZHI_INDEX_KEY = env_str("GONGZHI_INDEX_KEY")
+# The key of the audit log's hash chains (core/audit_chain.py, HMAC-SHA256); empty: derived from SECRET_KEY. Set
+# it in production and keep it apart from the database and its backups: `gongzhi audit_verify` (and so a restore)
+# needs it, and whoever holds it could recompute a chain. Replaced keys stay in GONGZHI_AUDIT_KEYS_RETIRED.
+GONGZHI_AUDIT_KEY = env_str("GONGZHI_AUDIT_KEY")
+GONGZHI_AUDIT_KEYS_RETIRED = env_list("GONGZHI_AUDIT_KEYS_RETIRED", [])
+# How long audit entries are kept, in days: at least six months (183); nothing deletes an entry before that.
+GONGZHI_AUDIT_RETENTION_DAYS = int(env_str("GONGZHI_AUDIT_RETENTION_DAYS", "365"))
+if GONGZHI_AUDIT_RETENTION_DAYS < 183:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured("GONGZHI_AUDIT_RETENTION_DAYS must be at least 183 (six months of audit log).")
+
+# Retention of personal data, in days (people/retention.py, a daily job; docs/security.md). A moved-out resident is
+# anonymised this long after leaving; expired or revoked API tokens and Django sessions are deleted; inbox rows go
+# when read this long ago (unread ones after twice as long). Audit entries and ledger rows are never touched here.
+GONGZHI_RETENTION = {
+    "moved_out_residents_days": int(env_str("GONGZHI_RETENTION_MOVED_OUT_RESIDENTS_DAYS", "730")),
+    "api_tokens_days": int(env_str("GONGZHI_RETENTION_API_TOKENS_DAYS", "90")),
+    "notifications_days": int(env_str("GONGZHI_RETENTION_NOTIFICATIONS_DAYS", "180")),
+}
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
@@ -187,8 +219,21 @@ else:
 GONGZHI_JOBS_MODE = env_str("GONGZHI_JOBS_MODE", "embedded")
 CELERY_BROKER_URL = env_str("GONGZHI_CELERY_BROKER_URL", REDIS_URL or "memory://")
 CELERY_RESULT_BACKEND = None
+# Delivery (docs/deployment.md "Jobs that survive a dead worker"): a message is acknowledged only after its task
+# ran, a task whose worker process died is put back, and Redis hands an unacknowledged message to another worker
+# once GONGZHI_CELERY_VISIBILITY_TIMEOUT seconds have passed since it was delivered (its worker may have died
+# with the machine). Tasks are claimed in the database (core/jobs.py), so a redelivery never runs one twice.
 CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": int(env_str("GONGZHI_CELERY_VISIBILITY_TIMEOUT", "900")),
+    # How often a worker looks for messages past the visibility timeout (seconds; kombu's default sweep is 100 s).
+    "unacked_restore_interval": int(env_str("GONGZHI_CELERY_RESTORE_INTERVAL", "10")),
+    "unacked_restore_throttle": 1,
+}
+# Seconds between beat's dispatches of due jobs; 0 (default) dispatches at the start of every minute.
+GONGZHI_BEAT_DISPATCH_SECONDS = float(env_str("GONGZHI_BEAT_DISPATCH_SECONDS", "0"))
 CELERY_TIMEZONE = TIME_ZONE
 
 NINJA_PAGINATION_PER_PAGE = 50

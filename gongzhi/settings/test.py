@@ -8,8 +8,13 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3") and DATABASES["default"]["
     # A shared in-memory database per test run; WAL does not apply to memory databases.
     DATABASES["default"]["OPTIONS"]["init_command"] = "PRAGMA foreign_keys=ON;"
 DATABASES["default"]["CONN_MAX_AGE"] = 0
+# A replica alias mirroring the test database (core/db_router.py); reads use it only where a test names it in
+# GONGZHI_READ_REPLICA (with the alias allowed: django_db(databases=["default", "replica"])).
+DATABASES["replica"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}
+GONGZHI_READ_REPLICA = ""
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", "django.contrib.auth.hashers.Argon2PasswordHasher"]
 GONGZHI_FIELD_KEY = "test-field-key-not-for-production"
+GONGZHI_AUDIT_KEY = "test-audit-key-not-for-production"
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -469,3 +469,50 @@ def stock_movements(actor: Actor, month: date, *, community: Place | None = None
             q |= Q(offer__merchant_id__in=merchants)
         qs = qs.filter(q)
     return qs.order_by("-at", "-pk")
+
+
+# ---------------------------------------------------------------- personal data (collected by people.personal_data)
+
+
+def personal_data_of(resident: Any, account: Any) -> list[dict[str, Any]]:
+    """What the shop holds about ``resident``: the orders of their points accounts and their points card (issued
+    date only: the card's code is a credential). Read-only plain rows; the caller has checked who asks."""
+    from .models import PointsCard
+
+    orders = (
+        Redemption.objects.filter(account__resident=resident).select_related("offer").order_by("placed_at", "pk")
+        if resident is not None
+        else Redemption.objects.none()
+    )
+    cards = PointsCard.objects.filter(account__resident=resident) if resident is not None else PointsCard.objects.none()
+    return [
+        {
+            "key": "shop.orders",
+            "title": _("Points shop orders"),
+            "columns": [
+                ("placed_at", _("placed at")),
+                ("offer", _("offer")),
+                ("quantity", _("quantity")),
+                ("points", _("points")),
+                ("state", _("state")),
+                ("finished_at", _("finished at")),
+            ],
+            "rows": [
+                {
+                    "placed_at": order.placed_at,
+                    "offer": order.offer.title,
+                    "quantity": order.quantity,
+                    "points": order.points,
+                    "state": order.get_state_display(),
+                    "finished_at": order.finished_at,
+                }
+                for order in orders
+            ],
+        },
+        {
+            "key": "shop.cards",
+            "title": _("Points card"),
+            "columns": [("issued_at", _("issued at"))],
+            "rows": [{"issued_at": card.issued_at} for card in cards.order_by("pk")],
+        },
+    ]

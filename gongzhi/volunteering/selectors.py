@@ -496,3 +496,127 @@ def wish_flags(wish: Wish, *, now: datetime) -> dict[str, bool]:
     )
     overdue = wish.state in (Wish.State.OPEN, Wish.State.CLAIMED) and wish.due_on < timezone.localdate(now)
     return {"unclaimed": unclaimed, "overdue": overdue}
+
+
+# ---------------------------------------------------------------- the cockpit's ledger (工作台账)
+
+
+def activities_ledger(actor: MaybeAnonymousActor, place: Place, period: Period) -> QuerySet[Activity]:
+    """Activities of communities in ``place``'s subtree starting in ``period``, in order (the cockpit's
+    volunteering ledger). NotFound unless ``cockpit.report_generate`` reaches the place."""
+    from gongzhi.core.access import require_reach
+    from gongzhi.core.tree import subtree_q
+
+    require_reach(actor, Permission.REPORT_GENERATE, place.path)
+    return (
+        Activity.objects.filter(subtree_q(place.path, "community__path"))
+        .filter(starts_at__gte=period.start, starts_at__lt=period.end)
+        .select_related("community", "team")
+        .order_by("starts_at", "pk")
+    )
+
+
+def attendances_ledger(actor: MaybeAnonymousActor, place: Place, period: Period) -> QuerySet[SignUp]:
+    """The sign-ups (with check-in, check-out and credited minutes) of ``activities_ledger``'s activities
+    (read-only, unmasked rows: the caller masks)."""
+    return (
+        SignUp.objects.filter(activity__in=activities_ledger(actor, place, period).order_by())
+        .select_related("activity", "resident")
+        .order_by("activity__starts_at", "activity_id", "pk")
+    )
+
+
+# ---------------------------------------------------------------- personal data (collected by people.personal_data)
+
+
+def personal_data_of(resident: Any, account: Any) -> list[dict[str, Any]]:
+    """What volunteering holds about ``resident``: sign-ups and attendance, honour hours, team memberships, wishes
+    posted for them, and the hour totals. Read-only plain rows; the caller has checked who asks."""
+    from django.utils.translation import gettext as gettext_now
+
+    if resident is None:
+        signups, honour, teams, wishes = [], [], [], []
+    else:
+        signups = list(SignUp.objects.filter(resident=resident).select_related("activity").order_by("created_at", "pk"))
+        honour = list(HonourHours.objects.filter(resident=resident).order_by("served_on", "pk"))
+        teams = list(TeamMember.objects.filter(resident=resident).select_related("team").order_by("joined_at", "pk"))
+        wishes = list(Wish.objects.filter(resident=resident).order_by("pk"))
+    totals = hours_of(resident) if resident is not None else None
+    return [
+        {
+            "key": "volunteering.signups",
+            "title": gettext_now("Volunteer sign-ups and attendance"),
+            "columns": [
+                ("activity", gettext_now("activity")),
+                ("starts_at", gettext_now("starts at")),
+                ("state", gettext_now("state")),
+                ("checked_in_at", gettext_now("checked in")),
+                ("checked_out_at", gettext_now("checked out")),
+                ("credit_minutes", gettext_now("credit minutes")),
+            ],
+            "rows": [
+                {
+                    "activity": signup.activity.title,
+                    "starts_at": signup.activity.starts_at,
+                    "state": signup.get_state_display(),
+                    "checked_in_at": signup.checked_in_at,
+                    "checked_out_at": signup.checked_out_at,
+                    "credit_minutes": signup.credit_minutes,
+                }
+                for signup in signups
+            ],
+        },
+        {
+            "key": "volunteering.honour_hours",
+            "title": gettext_now("Honour hours"),
+            "columns": [
+                ("served_on", gettext_now("served on")),
+                ("minutes", gettext_now("minutes")),
+                ("reason", gettext_now("why")),
+            ],
+            "rows": [{"served_on": row.served_on, "minutes": row.minutes, "reason": row.reason} for row in honour],
+        },
+        {
+            "key": "volunteering.hours",
+            "title": gettext_now("Volunteer hours in all"),
+            "columns": [
+                ("credit_hours", gettext_now("credit hours")),
+                ("honour_hours", gettext_now("honour hours")),
+                ("activities", gettext_now("activities")),
+            ],
+            "rows": []
+            if totals is None
+            else [
+                {
+                    "credit_hours": totals.credit_hours,
+                    "honour_hours": totals.honour_hours,
+                    "activities": totals.activities,
+                }
+            ],
+        },
+        {
+            "key": "volunteering.teams",
+            "title": gettext_now("Volunteer teams"),
+            "columns": [
+                ("team", gettext_now("team")),
+                ("skills", gettext_now("skills")),
+                ("state", gettext_now("state")),
+            ],
+            "rows": [
+                {"team": member.team.name, "skills": member.skills, "state": member.get_state_display()}
+                for member in teams
+            ],
+        },
+        {
+            "key": "volunteering.wishes",
+            "title": gettext_now("Micro-wishes"),
+            "columns": [
+                ("title", gettext_now("wish")),
+                ("text", gettext_now("what is wished for")),
+                ("state", gettext_now("state")),
+            ],
+            "rows": [
+                {"title": wish.title, "text": wish.public_text, "state": wish.get_state_display()} for wish in wishes
+            ],
+        },
+    ]

@@ -33,6 +33,7 @@ def _manage(*arguments: str, database_url: str, var_dir: Path) -> subprocess.Com
         GONGZHI_DATABASE_URL=database_url,
         GONGZHI_VAR_DIR=str(var_dir),
         GONGZHI_FIELD_KEY="test-field-key-not-for-production",
+        GONGZHI_AUDIT_KEY="test-audit-key-not-for-production",
     )
     return subprocess.run(
         [sys.executable, "manage.py", *arguments],
@@ -119,6 +120,7 @@ def test_a_backup_taken_while_points_are_posted_restores_and_verifies(tree, medi
     restored = _manage("restore", str(archive), database_url=empty_database, var_dir=var_dir)
     assert restored.returncode == 0, restored.stdout + restored.stderr
     assert "The points ledger is consistent" in restored.stdout
+    assert "all audit chains intact" in restored.stdout  # restore ran audit_verify
     assert (var_dir / "media" / "claims" / "photo.jpg").read_bytes() == b"\xff\xd8\xff a photo"
     assert _count(empty_database, Transfer._meta.db_table) >= 1
     assert _count(empty_database, Entry._meta.db_table) == 2 * _count(empty_database, Transfer._meta.db_table)

@@ -616,3 +616,12 @@ def test_demo_points_step_makes_a_real_ledger_and_pages_to_show(monkeypatch):
     published = Publication.objects.exclude(state="open").order_by("-month").first()
     url = f"/points/public/{published.community_id}/{published.month.year}/{published.month.month}/"
     assert Client().get(url).status_code == 200
+
+
+def test_a_reviewer_without_an_account_of_their_own_gets_the_points_home_from_the_claim_page(world, tree):
+    """Regression (found by core/tests/test_page_matrix.py): /points/claim/ rendered the home page without the
+    review queue's count for staff who hold no points account, and the template failed with a 500."""
+    secretary_a = secretary(tree["community_a"])
+    response = client_for(secretary_a).get("/points/claim/")
+    assert response.status_code == 200
+    assert b'data-testid="review-card"' in response.content

@@ -78,12 +78,17 @@ def home(request):
                 "returned": states.get(ClaimState.RETURNED, 0),
             }
         )
+    return render(request, "points/home.html", _home_context(user, summaries))
+
+
+def _home_context(user, summaries: list) -> dict:
+    """What points/home.html needs: the accounts and, for staff, their work cards with their counts."""
     context = {"accounts": summaries, **_staff_capabilities(user)}
     if context["can_review"]:
         context["queue_count"] = queue_count(user)
     if context["can_adjust"]:
         context["adjustments_waiting"] = adjustments_waiting_for(user).count()
-    return render(request, "points/home.html", context)
+    return context
 
 
 def _staff_capabilities(user) -> dict:
@@ -199,7 +204,8 @@ def _submit_claim(request, *, account: PointsAccount, form: dict, today: date) -
 def claim_new(request):
     accounts = own_accounts(request.user)
     if not accounts:
-        return render(request, "points/home.html", {"accounts": [], **_staff_capabilities(request.user)})
+        # Staff without an account of their own get the points home (with its work cards, counts included).
+        return render(request, "points/home.html", _home_context(request.user, []))
     account = _choose_account(request, accounts)
     return claim_form(request, account=account, done_url=reverse("points:my_claims"))
 
