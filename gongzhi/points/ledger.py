@@ -294,13 +294,9 @@ def _post_generic(values: tuple, legs: list[Leg]) -> tuple[Transfer, bool]:
             for account_id, balance, held, earned in deltas:
                 if kinds[account_id] == AccountKind.SYSTEM:
                     continue  # figures of system accounts are summed from their entries, never stored
-                updated = (
-                    PointsAccount.objects.filter(
-                        pk=account_id, balance__gte=-balance, held__gte=-held, earned_total__gte=-earned
-                    ).update(
-                        balance=F("balance") + balance, held=F("held") + held, earned_total=F("earned_total") + earned
-                    )
-                )
+                updated = PointsAccount.objects.filter(
+                    pk=account_id, balance__gte=-balance, held__gte=-held, earned_total__gte=-earned
+                ).update(balance=F("balance") + balance, held=F("held") + held, earned_total=F("earned_total") + earned)
                 if not updated:
                     raise PointsError.INSUFFICIENT_POINTS()
             try:
@@ -466,9 +462,7 @@ def execute_prepared(sql: str, params: list | tuple) -> tuple | None:
         return cursor.fetchone() if result is not None and result.status == TUPLES_OK else None
     finally:
         if logged:  # as Django's debug cursor logs, with the values spelled in
-            db.queries_log.append(
-                {"sql": db.ops.compose_sql(sql, params), "time": f"{time.monotonic() - started:.3f}"}
-            )
+            db.queries_log.append({"sql": db.ops.compose_sql(sql, params), "time": f"{time.monotonic() - started:.3f}"})
 
 
 def _post_single_statement(values: tuple, legs: list[Leg]) -> tuple[Transfer, bool]:

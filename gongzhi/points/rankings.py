@@ -309,9 +309,7 @@ def ranking(
         )
     )
     return [
-        RankRow(
-            rank=rank, account_id=pk, masked_name=public_name(*names[pk]), kind=names[pk][1], points=int(points)
-        )
+        RankRow(rank=rank, account_id=pk, masked_name=public_name(*names[pk]), kind=names[pk][1], points=int(points))
         for pk, points, rank in rows
     ]
 

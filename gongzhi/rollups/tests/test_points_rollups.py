@@ -7,7 +7,7 @@ from datetime import date
 
 from gongzhi.cockpit.tests.conftest import FEBRUARY, MARCH, at
 from gongzhi.core.figures import Period
-from gongzhi.points import kpis
+from gongzhi.points import kpis, ledger_kpis
 from gongzhi.points.ledger import Leg, post_transfer, system_account
 from gongzhi.points.models import Claim, TransferKind
 from gongzhi.points.review import claim_reverse
@@ -27,7 +27,7 @@ def _same_as_recount(place, period):
 
 def test_rolled_up_figures_equal_the_hand_counts_and_the_recount(world):
     rollups_build(now=APRIL_FIRST)
-    state = RollupState.objects.get(source=kpis.LEDGER)
+    state = RollupState.objects.get(source=ledger_kpis.LEDGER)
     assert state.built_to > 0 and state.built_at == APRIL_FIRST
     # The totals hold the community's March: 5 + 3 issued, on the two award days.
     march_rows = DailyTotal.objects.filter(
