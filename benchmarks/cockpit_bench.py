@@ -1,26 +1,32 @@
 """The district cockpit on big data: the roll-ups (gongzhi/rollups) against the same figures counted from the raw
 records, in the same run, at growing sizes (issue #13 part 5).
 
-For each size (ledger postings; cases a tenth of them) a scratch database is made on PostgreSQL and filled in bulk
-by SQL (generate_series, rows cloned from one template row per table, so every NOT NULL column is real): a district
-of 10 streets, 100 communities, 500 grids, 2,000 buildings and 20,000 households, one holder account per household,
-postings spread over 2029-2031 (80 % awards, 10 % adjustments, 10 % completed redemptions; each a transfer with a
-holder entry and the issuance's counter-entry), and cases about the buildings (80 % closed, ratings and levels
-varied). The roll-ups are built (timed), a few hundred postings are made after the build (so the live part of each
-figure is exercised), then, median of ``BENCH_ROUNDS`` runs, for the district and March 2031 / the year 2031:
+For each size (ledger postings; cases and volunteer attendances a tenth of them, points claims a twentieth) a
+scratch database is made on PostgreSQL and filled in bulk by SQL (generate_series, rows cloned from one template row
+per table, so every NOT NULL column is real): a district of 10 streets, 100 communities, 500 grids, 2,000 buildings
+and 20,000 households, one resident and holder account per household, postings spread over 2029-2031 (80 % awards,
+10 % adjustments, 10 % completed redemptions; each a transfer with a holder entry and the issuance's counter-entry),
+cases about the buildings (80 % closed, ratings and levels varied), activities of 40 sign-ups with 2,000 registered
+party members (benchmarks/cockpit_fill_volunteering.py) and reviewed claims (benchmarks/cockpit_fill_claims.py).
+The roll-ups are built (timed), a few hundred postings are made after the build (so the live part of each figure is
+exercised), then, median of ``BENCH_ROUNDS`` runs, for the district and March 2031 / the year 2031:
 
-- rolled: the rolled figure groups (points.ledger, points.moral_bank, cases.cases) through their group functions,
-  plus the cockpit's rankings (the streets) and trend (twelve months), as the cockpit page calls them;
+- page: the district cockpit page and its trend data through the real views (Django's test client, logged in);
+- rolled: the rolled figure groups (points.ledger, points.moral_bank, cases.cases, points.claims, the volunteering
+  activities) through their group functions, plus the cockpit's rankings (the streets) and trend (twelve months),
+  as the cockpit page calls them;
 - raw: the same figures by the raw recounts (``*_recount``: the pre-roll-up ORM code), rankings and trend by
   computing each street and each month from the raw records (what the cockpit did before the roll-ups);
-- split: the two distinct counts kept raw inside the groups (participants, depositor households), timed alone.
+- distinct: the participants count (a distinct count kept as first-seen records) timed alone.
 
 Every rolled figure is checked equal to its raw recount in the run. The database is dropped at the end.
 
 Run (needs PostgreSQL):
     .venv/bin/python benchmarks/cockpit_bench.py
 Environment: BENCH_POSTGRES_SERVER (default postgres://postgres@127.0.0.1:5432), BENCH_SIZES (postings, comma
-separated; default 100000,1000000,10000000), BENCH_ROUNDS (default 3).
+separated; default 100000,1000000,10000000), BENCH_ROUNDS (default 3), BENCH_KEEP=1 (keep the last size's database,
+to profile it), BENCH_REUSE=1 with BENCH_DB=<its name> (measure a kept database again, one size, without filling or
+building).
 """
 
 from __future__ import annotations
@@ -38,14 +44,19 @@ sys.path.insert(0, str(ROOT))
 
 SERVER = os.environ.get("BENCH_POSTGRES_SERVER", "postgres://postgres@127.0.0.1:5432").rstrip("/")
 SIZES = [int(size) for size in os.environ.get("BENCH_SIZES", "100000,1000000,10000000").split(",")]
+REUSE = bool(os.environ.get("BENCH_REUSE"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
-DB = f"gongzhi_cockpit_bench_{os.getpid()}"
+DB = os.environ.get("BENCH_DB", f"gongzhi_cockpit_bench_{os.getpid()}")
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 os.environ["GONGZHI_DATABASE_URL"] = f"{SERVER}/{DB}"
 os.environ["DJANGO_SETTINGS_MODULE"] = "gongzhi.settings"
+# The page is timed as a superuser without a second factor (setting one up is not what is measured).
+os.environ["GONGZHI_TWO_FACTOR_MANDATORY"] = "0"
 
 import psycopg  # noqa: E402
+from cockpit_fill_claims import fill_claims  # noqa: E402
+from cockpit_fill_volunteering import fill_volunteering, volunteering_raw, volunteering_rolled  # noqa: E402
 
 STREETS, COMMUNITIES, GRIDS, BUILDINGS, HOUSEHOLDS = 10, 10, 5, 4, 10  # children per parent
 
@@ -96,6 +107,7 @@ def _fill(postings: int) -> None:
     from django.db import connection
 
     from gongzhi.cases.models import Case, CaseCategory
+    from gongzhi.people.models import Resident
     from gongzhi.places.models import Place
     from gongzhi.points.ledger import Leg, post_transfer, system_account
     from gongzhi.points.models import AccountKind, PointsAccount, TransferKind
@@ -104,13 +116,27 @@ def _fill(postings: int) -> None:
         _places(cursor)
         issuance = system_account("issuance")
         household = Place.objects.filter(kind="household").first()
-        template = PointsAccount.objects.create(kind=AccountKind.RESIDENT, place_path=household.path, display_name="t")
+        # One resident per household, with their points account (participants and depositor households count
+        # residents and their homes).
+        resident = Resident.objects.create(name="居民", household=household)
+        columns, select = _columns(cursor, "people_resident", {"household_id": "h.id", "name": "'居民' || h.id"})
+        cursor.execute(
+            f"INSERT INTO people_resident ({columns}) SELECT {select} FROM people_resident t "
+            "CROSS JOIN places_place h WHERE t.id = %s AND h.kind = 'household' AND h.id <> %s",
+            [resident.pk, household.pk],
+        )
+        template = PointsAccount.objects.create(
+            kind=AccountKind.RESIDENT, resident=resident, place_path=household.path, display_name="t"
+        )
         columns, select = _columns(
-            cursor, "points_pointsaccount", {"place_path": "h.path", "display_name": "'居民' || h.id"}
+            cursor,
+            "points_pointsaccount",
+            {"place_path": "h.path", "display_name": "'居民' || h.id", "resident_id": "r.id"},
         )
         cursor.execute(
             f"INSERT INTO points_pointsaccount ({columns}) SELECT {select} FROM points_pointsaccount t "
-            "CROSS JOIN places_place h WHERE t.id = %s AND h.kind = 'household' AND h.id <> %s",
+            "CROSS JOIN places_place h JOIN people_resident r ON r.household_id = h.id "
+            "WHERE t.id = %s AND h.kind = 'household' AND h.id <> %s",
             [template.pk, household.pk],
         )
         transfer, _created = post_transfer(
@@ -204,6 +230,12 @@ def _fill(postings: int) -> None:
             [cases - 1, case.pk],
         )
         print(f"   cases: {cases:,} in {time.perf_counter() - start:.0f} s", flush=True)
+        start = time.perf_counter()
+        fill_volunteering(cursor, postings // 10, date(2029, 1, 1), 1095)
+        print(f"   attendances: {postings // 10:,} in {time.perf_counter() - start:.0f} s", flush=True)
+        start = time.perf_counter()
+        fill_claims(cursor, postings // 20, date(2029, 1, 1), 1095, _columns)
+        print(f"   claims: {postings // 20:,} in {time.perf_counter() - start:.0f} s", flush=True)
         cursor.execute("ANALYZE")
 
 
@@ -219,32 +251,38 @@ def _median(work, rounds: int = ROUNDS) -> tuple[float, object]:
 def _measure(postings: int) -> dict:
     from django.core.management import call_command
     from django.db import connections
+    from django.test import Client
 
     from gongzhi.cases import kpis as case_kpis
     from gongzhi.cockpit import selectors
     from gongzhi.core import kpi_catalogue
     from gongzhi.core.figures import Period
+    from gongzhi.people.models import Account
     from gongzhi.places.models import Place
+    from gongzhi.points import claim_kpis, ledger_kpis
     from gongzhi.points import kpis as points_kpis
     from gongzhi.points.ledger import Leg, post_transfer, system_account
     from gongzhi.points.models import PointsAccount, TransferKind
     from gongzhi.rollups.services import rollups_build
 
-    with _server("postgres") as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
-        admin.execute(f"CREATE DATABASE {DB}")
-    call_command("migrate", verbosity=0)
-    start = time.perf_counter()
-    _fill(postings)
-    fill_seconds = time.perf_counter() - start
     now = datetime(2031, 12, 31, 12, tzinfo=SHANGHAI)
-    start = time.perf_counter()
-    rollups_build(now=now)
-    build_seconds = time.perf_counter() - start
+    fill_seconds = build_seconds = 0.0
+    if not REUSE:
+        with _server("postgres") as admin:
+            admin.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
+            admin.execute(f"CREATE DATABASE {DB}")
+        call_command("migrate", verbosity=0)
+        start = time.perf_counter()
+        _fill(postings)
+        fill_seconds = time.perf_counter() - start
+        start = time.perf_counter()
+        rollups_build(now=now)
+        build_seconds = time.perf_counter() - start
     # Postings after the build, some back-dated into March 2031: the figures' live part.
     accounts = list(PointsAccount.objects.filter(kind="resident").values_list("pk", flat=True)[:300])
     issuance = system_account("issuance").pk
     for number, account in enumerate(accounts):
+        # Idempotent: a reused database (BENCH_REUSE) already holds them.
         post_transfer(
             kind=TransferKind.ADJUSTMENT,
             idempotency_key=f"bench:after:{number}",
@@ -254,7 +292,7 @@ def _measure(postings: int) -> dict:
         )
     district = Place.objects.get(kind="district")
     streets = list(Place.objects.filter(parent=district))
-    boss = _superuser()
+    boss = Account.objects.filter(username="bench-admin").first() or _superuser()
     month, year = Period.month(2031, 3), Period.year(2031)
 
     def rolled(period):
@@ -264,12 +302,16 @@ def _measure(postings: int) -> dict:
             case_kpis.case_figures(district, period),
             selectors.cockpit_rankings(boss, district, period),
             selectors.cockpit_trend(boss, district, period),
+            claim_kpis.claim_figures(district, period),
+            volunteering_rolled(district, period),
         )
 
     def raw(period):
         ledger = points_kpis.ledger_figures_recount(district, period)
         moral = points_kpis.moral_bank_figures_recount(district, period)
         cases = case_kpis.case_figures_recount(district, period)
+        claims = claim_kpis.claim_figures_recount(district, period)
+        volunteering = volunteering_raw(district, period)
         ranking = [
             (points_kpis.ledger_figures_recount(s, period).issued, case_kpis.case_figures_recount(s, period).on_time)
             for s in streets
@@ -281,10 +323,10 @@ def _measure(postings: int) -> dict:
             )
             for m in selectors.trend_months(period.last)
         ]
-        return ledger, moral, cases, ranking, trend
+        return ledger, moral, cases, ranking, trend, claims, volunteering
 
     def distinct_only(period):
-        return points_kpis._participants(district, period)
+        return ledger_kpis._participants(district, period)
 
     parts = {
         "ledger": lambda: points_kpis.ledger_figures(district, month),
@@ -292,13 +334,30 @@ def _measure(postings: int) -> dict:
         "cases": lambda: case_kpis.case_figures(district, month),
         "rankings": lambda: selectors.cockpit_rankings(boss, district, month),
         "trend": lambda: selectors.cockpit_trend(boss, district, month),
+        "claims": lambda: claim_kpis.claim_figures(district, month),
+        "volunteering": lambda: volunteering_rolled(district, month),
     }
     print("   rolled, by part (month): " + ", ".join(f"{n} {_median(w)[0]:.0f} ms" for n, w in parts.items()))
     result: dict = {"postings": postings, "fill_s": fill_seconds, "build_s": build_seconds}
+    client = Client()
+    client.force_login(boss)
+
+    def page(path: str) -> None:
+        response = client.get(path)
+        assert response.status_code == 200, (path, response.status_code)
+
+    for label, period in (("month", month), ("year", year)):
+        # The whole page (every figure of the catalogue for the period and the one before, rankings, rendering)
+        # and its trend chart's data, through the real views.
+        page_ms, _none = _median(lambda period=period: page(f"/cockpit/{district.pk}/?period={period.key}"))
+        trend_ms, _none = _median(lambda period=period: page(f"/cockpit/{district.pk}/trend/?period={period.key}"))
+        result[f"page_{label}_ms"], result[f"trend_{label}_ms"] = page_ms, trend_ms
+        print(f"   page ({label}): {page_ms:.0f} ms, trend {trend_ms:.0f} ms", flush=True)
     for label, period in (("month", month), ("year", year)):
         rolled_ms, shown = _median(lambda period=period: rolled(period))
         raw_ms, counted = _median(lambda period=period: raw(period))
         assert shown[0] == counted[0] and shown[1] == counted[1] and shown[2] == counted[2], label
+        assert shown[5] == counted[5] and shown[6] == counted[6], label
         ranked = {row.place.pk: row.values["points.ledger.issued"].value for row in shown[3][0]}
         assert sorted(ranked.values()) == sorted(issued for issued, _rate in counted[3]), label
         assert [p.values["points.ledger.issued"].value for p in shown[4]] == [i for i, _r in counted[4]], label
@@ -335,8 +394,11 @@ def main() -> None:
         from django.db import connections
 
         connections.close_all()
-        with _server("postgres") as admin:
-            admin.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
+        if not (os.environ.get("BENCH_KEEP") or REUSE):
+            with _server("postgres") as admin:
+                admin.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
+        else:
+            print(f"kept the database {DB} (BENCH_KEEP)")
     if len(results) > 1:
         small, large = results[0], results[-1]
         for label in ("month", "year"):

@@ -38,10 +38,11 @@ Roll-ups: the ledger and moral bank figures live in ``gongzhi.points.ledger_kpis
 their raw recounts beside them), the claims figures in ``gongzhi.points.claim_kpis``; this module holds the rest
 and the catalogue of them all (``KPI_DOMAIN``), and gathers their ``ROLLUP_SOURCES`` and ``ROLLUP_CHECKS``.
 
-Moral bank ("道德银行"): depositor households = households under the place with an account that has earned
-points by the period's end; people served = services credited in the period (awarded claims: "一事一记录", each
-is one person-time of service; an award later reversed is not counted). Merchants registered are the shop's
-figure (``gongzhi.shop.kpis``).
+Moral bank ("道德银行"): depositor households = households under the place with an account of their people
+(resident or party member; the account's home ``place_path`` names the household) that has earned points by the
+period's end; people served = services credited in the period (awarded claims: "一事一记录", each is one
+person-time of service; an award later reversed is not counted). Merchants registered are the shop's figure
+(``gongzhi.shop.kpis``).
 """
 
 from __future__ import annotations
@@ -104,6 +105,7 @@ __all__ = [
 
 ROLLUP_SOURCES = ledger_kpis.ROLLUP_SOURCES + claim_kpis.ROLLUP_SOURCES
 ROLLUP_CHECKS = ledger_kpis.ROLLUP_CHECKS + claim_kpis.ROLLUP_CHECKS
+DISTINCT_SOURCES = ledger_kpis.DISTINCT_SOURCES
 
 
 @dataclass(frozen=True)

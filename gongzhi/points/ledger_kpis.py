@@ -18,6 +18,7 @@ from django.db.models.functions import Coalesce
 from gongzhi.core.figures import Figures, Period
 from gongzhi.core.tree import subtree_q
 from gongzhi.places.models import Place
+from gongzhi.rollups.distinct import DistinctSource, distinct_in_period, distinct_through
 from gongzhi.rollups.selectors import place_totals, split_of, totals
 from gongzhi.rollups.sources import Measure, Source
 
@@ -178,20 +179,40 @@ ROLLUP_SOURCES = (
 )
 
 
+PARTICIPANTS = "points.participants"
+DEPOSITORS = "points.depositor_households"
+
+
+def _awards_to_people():
+    # The entries that make a person a participant: points awarded to a resident's or party member's account.
+    return Entry.objects.filter(
+        counts_as_earned=True, transfer__kind=TransferKind.AWARD, amount__gt=0, account__kind__in=PEOPLE_KINDS
+    )
+
+
+def _earnings_of_households():
+    # A household is a depositor once an account of its people (resident or party member, whose home is the
+    # household: ``PointsAccount.place_path``) has earned points.
+    return Entry.objects.filter(counts_as_earned=True, amount__gt=0, account__kind__in=PEOPLE_KINDS)
+
+
+DISTINCT_SOURCES = (
+    DistinctSource(
+        PARTICIPANTS, _awards_to_people, "account__resident_id", "account__place_path", "transfer__effective_date"
+    ),
+    DistinctSource(
+        DEPOSITORS,
+        _earnings_of_households,
+        "account__place_path",
+        "account__place_path",
+        "transfer__effective_date",
+        cumulative=True,
+    ),
+)
+
+
 def _participants(place: Place, period: Period) -> int:
-    awarded_to_people = Q(
-        counts_as_earned=True,
-        transfer__kind=TransferKind.AWARD,
-        amount__gt=0,
-        account__kind__in=PEOPLE_KINDS,
-        transfer__effective_date__gte=period.first,
-        transfer__effective_date__lte=period.last,
-    )
-    return (
-        _holder_entries(place)
-        .filter(awarded_to_people)
-        .aggregate(people=Count("account__resident_id", distinct=True))["people"]
-    )
+    return distinct_in_period(PARTICIPANTS, place, period)
 
 
 def _by_category(values: dict[str, int]) -> dict[str, int]:
@@ -206,8 +227,8 @@ def _by_kind(values: dict[str, int]) -> dict[str, int]:
 
 
 def ledger_figures(place: Place, period: Period) -> LedgerFigures:
-    """The ledger figures (the module's definitions): roll-ups plus the entries posted since, participants counted
-    from the entries. Equal to ``ledger_figures_recount`` at every moment."""
+    """The ledger figures (the module's definitions): roll-ups plus the entries posted since, participants through
+    the first-seen roll-ups. Equal to ``ledger_figures_recount`` at every moment."""
     values = place_totals(LEDGER, place, period.first, period.last, _ROLLED_LEDGER)
     held = place_totals(LEDGER, place, None, period.last, ["points.ledger.net"])
     return LedgerFigures(
@@ -232,6 +253,10 @@ def issued_by_day(place: Place, first: date, last: date) -> dict[date, int]:
     return {day: value.get("points.ledger.issued", 0) for (_pk, day), value in found.items() if day is not None}
 
 
+# A household is named by the home of its people's accounts (accounts of people without a household have none).
+_HOUSEHOLD_ACCOUNTS = Q(account__kind__in=PEOPLE_KINDS) & ~Q(account__place_path="")
+
+
 def moral_bank_figures_recount(place: Place, period: Period) -> MoralBankFigures:
     """The moral bank figures counted from the raw entries alone (the reference of ``gongzhi kpi_check``)."""
     earned_by_end = Q(counts_as_earned=True, amount__gt=0, transfer__effective_date__lte=period.last)
@@ -243,21 +268,16 @@ def moral_bank_figures_recount(place: Place, period: Period) -> MoralBankFigures
         transfer__effective_date__lte=period.last,
     )
     row = _holder_entries(place).aggregate(
-        households=Count("account__resident__household_id", filter=earned_by_end, distinct=True),
+        households=Count("account__place_path", filter=earned_by_end & _HOUSEHOLD_ACCOUNTS, distinct=True),
         served=Count("pk", filter=served),
     )
     return MoralBankFigures(depositor_households=row["households"], people_served=row["served"])
 
 
 def moral_bank_figures(place: Place, period: Period) -> MoralBankFigures:
-    """Depositor households (a distinct count, from the entries) and people served (roll-ups plus the entries
-    posted since). Equal to ``moral_bank_figures_recount`` at every moment."""
-    earned_by_end = Q(counts_as_earned=True, amount__gt=0, transfer__effective_date__lte=period.last)
-    households = (
-        _holder_entries(place)
-        .filter(earned_by_end)
-        .aggregate(households=Count("account__resident__household_id", distinct=True))["households"]
-    )
+    """Depositor households (first-seen roll-ups) and people served (roll-ups), each plus the entries posted since.
+    Equal to ``moral_bank_figures_recount`` at every moment."""
+    households = distinct_through(DEPOSITORS, place, period.last)
     served = place_totals(SERVED, place, period.first, period.last, ["points.moral_bank.people_served"])
     return MoralBankFigures(depositor_households=households, people_served=served["points.moral_bank.people_served"])
 

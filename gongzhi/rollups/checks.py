@@ -1,11 +1,13 @@
 """``gongzhi kpi_check``: the roll-ups against a recount from the raw records.
 
-Two checks, both must find nothing:
+Three checks, all must find nothing:
 1. every daily total the readers use (append-only sources: rows up to ``built_to``; changing sources: clean days up
    to ``built_through``) equals the same measure recounted from the raw rows now;
 2. every rolled figure group (``ROLLUP_CHECKS`` of the domains: the group function the cockpit calls and its raw
    recount, separate code) gives the same values for the top places and the places right below them, for the month
-   and the year of each day given (default: today), so the live part of a figure is checked as well.
+   and the year of each day given (default: today), so the live part of a figure is checked as well;
+3. every distinct count's first-seen records equal those of the raw rows, and its totals the records
+   (``gongzhi.rollups.distinct.check_distinct``).
 """
 
 from __future__ import annotations
@@ -21,8 +23,9 @@ from django.db.models import Q
 from gongzhi.core.figures import Period
 from gongzhi.places.models import Place
 
+from .distinct import check_distinct, distinct_sources
 from .models import DailyTotal
-from .selectors import coverage
+from .selectors import coverage, split_q
 from .sources import ROLLED_KINDS, Source, select_totals_sql, sources
 
 
@@ -62,7 +65,7 @@ def check_totals(source: Source) -> list[str]:
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             recount = {(key, place_id, _day(day)): int(value) for key, place_id, day, value in cursor.fetchall()}
-        mine = stored.filter(Q(measure=measure.key) | Q(measure__startswith=f"{measure.key}:"))
+        mine = stored.filter(Q(measure=measure.key) | split_q(measure.key))
         kept = {(row[0], row[1], row[2]): row[3] for row in mine.values_list("measure", "place_id", "day", "value")}
         for key in sorted(set(recount) | set(kept), key=str):
             day = key[2]
@@ -94,4 +97,6 @@ def kpi_check(days: Iterable[date]) -> list[str]:
     problems = []
     for found in sources():
         problems += check_totals(found)
+    for distinct in distinct_sources():
+        problems += check_distinct(distinct)
     return problems + check_figures(list(days))

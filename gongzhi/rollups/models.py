@@ -26,6 +26,8 @@ class DailyTotal(models.Model):
         verbose_name = _("daily total")
         verbose_name_plural = _("daily totals")
         constraints = [models.UniqueConstraint(fields=["measure", "place_id", "day"], name="dailytotal_unique_key")]
+        # The readers ask for a few places, their measures and a range of days; the job writes by measure and day.
+        indexes = [models.Index(fields=["place_id", "measure", "day"], name="dailytotal_place_idx")]
 
     def __str__(self) -> str:
         return f"{self.measure} {self.place_id} {self.day}: {self.value}"
@@ -55,3 +57,31 @@ class RollupState(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source} ≤ {self.built_to}"
+
+
+class FirstSeen(models.Model):
+    """Whom a distinct count has counted: one row per (measure, bucket, subject), insert-only but for ``day``.
+
+    Distinct counts (people who earned points in a month, households that have ever earned) cannot be summed from
+    daily totals. The roll-up job records each subject once per calendar bucket (the week, month, quarter or year
+    it starts, ``bucket``) or once for ever (``bucket`` = 1900-01-01, ``day`` the first day it was seen, moved
+    earlier by a back-dated row); the number of new subjects then *is* additive, and is kept in ``DailyTotal``
+    (see ``gongzhi.rollups.distinct``).
+    """
+
+    measure = models.CharField(_("measure"), max_length=96)
+    bucket = models.DateField(_("bucket"))
+    subject = models.CharField(_("subject"), max_length=255)
+    # The place path of the row that first counted the subject: which places' totals it was added to.
+    place_path = models.CharField(_("place path"), max_length=255)
+    day = models.DateField(_("day"))
+
+    class Meta:
+        verbose_name = _("first seen")
+        verbose_name_plural = _("first seen")
+        constraints = [
+            models.UniqueConstraint(fields=["measure", "bucket", "subject"], name="firstseen_unique_subject")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.measure} {self.bucket} {self.subject}"

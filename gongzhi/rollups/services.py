@@ -13,16 +13,17 @@ from django.db import connection, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
+from .distinct import distinct_sources, rollup_distinct_source
 from .locks import lock_state
 from .models import DailyTotal
-from .selectors import EARLIEST, changed_days
+from .selectors import EARLIEST, changed_days, split_q
 from .sources import Source, days_q, insert_totals_sql, sources
 
 
 def _measure_rows(source: Source):
     condition = Q()
     for measure in source.measures:
-        condition |= Q(measure=measure.key) | Q(measure__startswith=f"{measure.key}:")
+        condition |= Q(measure=measure.key) | split_q(measure.key)
     return DailyTotal.objects.filter(condition)
 
 
@@ -85,5 +86,7 @@ def rollup_source(source: Source, *, now: datetime, rebuild: bool = False) -> di
 
 
 def rollups_build(*, now: datetime, rebuild: bool = False) -> list[dict[str, Any]]:
-    """Bring every registered source up to date (``rebuild``: recompute every total from the raw records)."""
-    return [rollup_source(found, now=now, rebuild=rebuild) for found in sources()]
+    """Bring every registered source up to date, distinct counts included (``rebuild``: recompute every total
+    from the raw records)."""
+    reports = [rollup_source(found, now=now, rebuild=rebuild) for found in sources()]
+    return reports + [rollup_distinct_source(found, now=now, rebuild=rebuild) for found in distinct_sources()]

@@ -36,17 +36,12 @@ from django.db.models import Q, QuerySet
 
 from gongzhi.places.models import PlaceKind
 
-# Totals are kept for every level a cockpit opens (district down to building); entrances and households are
-# small subtrees, counted from the raw records.
-ROLLED_KINDS = (
-    PlaceKind.DISTRICT,
-    PlaceKind.STREET,
-    PlaceKind.COMMUNITY,
-    PlaceKind.AREA,
-    PlaceKind.GRID,
-    PlaceKind.COMPOUND,
-    PlaceKind.BUILDING,
-)
+# Totals are kept for the levels whose subtrees grow with the district: the district, its streets and their
+# communities. Below a community (areas, grids, compounds, buildings, households) a subtree holds a few hundred
+# homes, and its figures are counted from the raw records through the path and date indexes; keeping daily totals
+# for every grid and building would multiply the totals twenty-fold (one row per building and day and measure)
+# for figures that are cheap to count.
+ROLLED_KINDS = (PlaceKind.DISTRICT, PlaceKind.STREET, PlaceKind.COMMUNITY)
 
 
 @dataclass(frozen=True)
@@ -102,7 +97,7 @@ def source(key: str) -> Source:
 # ---------------------------------------------------------------- SQL of the build
 
 
-def _ancestors_join(path_column: str) -> str:
+def ancestors_join(path_column: str) -> str:
     """FROM-clause fragment giving ``anc_id``: every place id along a row's path (the row's ancestors)."""
     if connection.vendor == "postgresql":
         return (
@@ -129,7 +124,7 @@ def select_totals_sql(source: Source, measure: Measure, condition: Q) -> tuple[s
     key = f"{measure.key}:" if measure.split is not None else measure.key
     kinds = ", ".join(["%s"] * len(ROLLED_KINDS))
     sql = (
-        f"SELECT {key_sql}, p.id, g.r_day, SUM(g.r_value) FROM ({inner}) g {_ancestors_join('g.r_path')} "
+        f"SELECT {key_sql}, p.id, g.r_day, SUM(g.r_value) FROM ({inner}) g {ancestors_join('g.r_path')} "
         f"WHERE p.kind IN ({kinds}) AND g.r_value IS NOT NULL AND g.r_day IS NOT NULL "
         "GROUP BY 1, 2, 3"
     )

@@ -35,7 +35,7 @@ from gongzhi.points.models import PointItem
 from .access import may_manage, require_resident
 from .errors import VolunteeringError
 from .locks import lock_activity, lock_signup
-from .models import Activity, Eligibility, SignUp, Team, TeamMember
+from .models import Activity, ActivityChange, Eligibility, SignUp, Team, TeamMember
 
 IN_FORCE = (SignUp.State.CONFIRMED, SignUp.State.WAITING, SignUp.State.OFFERED)
 MAX_CAPACITY = 10_000
@@ -183,6 +183,7 @@ def _expire_offers(activity: Activity, now: datetime, actor: Actor | None = None
     if not overdue:
         return 0
     SignUp.objects.filter(pk__in=[s.pk for s in overdue]).update(state=SignUp.State.EXPIRED, position=None)
+    ActivityChange.record(activity.pk, now)
     Activity.objects.filter(pk=activity.pk).update(taken=F("taken") - len(overdue))
     activity.taken -= len(overdue)
     for signup in overdue:
@@ -222,6 +223,7 @@ def _promote(activity: Activity, now: datetime) -> list[SignUp]:
         )
     if offered:
         Activity.objects.filter(pk=activity.pk).update(taken=F("taken") + len(offered))
+        ActivityChange.record(activity.pk, now)
         activity.taken += len(offered)
     return offered
 
@@ -288,6 +290,7 @@ def _join(actor: Actor, resident: Resident, activity: Activity, now: datetime) -
             position=_next_position(locked.pk),
             created_at=now,
         )
+    ActivityChange.record(locked.pk, now)
     audit_record(
         actor=actor,
         action="volunteering.join",
@@ -328,6 +331,7 @@ def signup_cancel(*, actor: Actor, signup: SignUp, now: datetime) -> SignUp:
     SignUp.objects.filter(pk=locked.pk).update(
         state=SignUp.State.CANCELLED, position=None, cancelled_at=now, late_cancellation=late
     )
+    ActivityChange.record(locked_activity.pk, now)
     if held_place:
         Activity.objects.filter(pk=locked_activity.pk).update(taken=F("taken") - 1)
         locked_activity.taken -= 1
@@ -358,6 +362,7 @@ def offer_confirm(*, actor: Actor, signup: SignUp, now: datetime) -> SignUp:
         _expire_offers(activity, now, actor)
         raise VolunteeringError.SIGNUP_STATE(_("The offer has expired; the place went to the next in line."))
     SignUp.objects.filter(pk=locked.pk).update(state=SignUp.State.CONFIRMED, position=None, offer_expires_at=None)
+    ActivityChange.record(activity.pk, now)
     audit_record(
         actor=actor,
         action="volunteering.offer_confirm",
@@ -403,6 +408,7 @@ def activity_cancel(*, actor: Actor, activity: Activity, reason: str, now: datet
         state=SignUp.State.CANCELLED, position=None, cancelled_at=now
     )
     Activity.objects.filter(pk=locked.pk).update(state=Activity.State.CANCELLED, taken=0)
+    ActivityChange.record(locked.pk, now)
     audit_record(
         actor=actor,
         action="volunteering.activity_cancel",

@@ -37,7 +37,7 @@ from .access import may_manage, may_record_claims, require_resident
 from .activities import MAX_HONOUR_MINUTES, require_organiser
 from .errors import VolunteeringError
 from .locks import lock_activity, lock_signup
-from .models import Activity, HonourHours, SignUp
+from .models import Activity, ActivityChange, HonourHours, SignUp
 
 # ---------------------------------------------------------------- check-in and check-out
 
@@ -245,6 +245,7 @@ def activity_close(
             beneficiary_person_times=beneficiary_person_times or 0,
             beneficiary_households=beneficiary_households or 0,
         )
+        ActivityChange.record(locked.pk, now)
     else:
         attended = sum(1 for signup in confirmed if signup.credit_minutes > 0)
         no_shows = sum(1 for signup in confirmed if signup.no_show)
@@ -258,6 +259,7 @@ def activity_close(
         }
         if updates:
             Activity.objects.filter(pk=locked.pk).update(**updates)
+            ActivityChange.record(locked.pk, now)
     claims = refused = 0
     item = locked.point_item
     if item is not None:

@@ -445,3 +445,25 @@ class WishEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.wish_id} {self.action}"
+
+
+class ActivityChange(models.Model):
+    """One change of an activity or of its sign-ups that the figures read (a new sign-up, a sign-up's state, credit
+    minutes, no-show or late cancellation; the activity's state or beneficiaries), written by the service in the
+    same transaction. The change record of the roll-ups (``gongzhi.volunteering.kpi_rollups``): its pk grows with
+    time, so the roll-ups find the activities changed since their last run; never updated."""
+
+    activity = models.ForeignKey(Activity, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("activity change")
+        verbose_name_plural = _("activity changes")
+
+    def __str__(self) -> str:
+        return f"{self.activity_id} {self.at}"
+
+    @classmethod
+    def record(cls, activity_id: int, now) -> None:
+        """Note that the activity (or one of its sign-ups) changed."""
+        cls.objects.create(activity_id=activity_id, at=now)

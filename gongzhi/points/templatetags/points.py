@@ -40,9 +40,7 @@ def week_label(code: str | None) -> str:
         "end_day": last.day,
     }
     if first.year != last.year:
-        text = _(
-            "Week %(week)d, %(start_day)d %(start_month)s %(start_year)d – %(end_day)d %(end_month)s %(end_year)d"
-        )
+        text = _("Week %(week)d, %(start_day)d %(start_month)s %(start_year)d – %(end_day)d %(end_month)s %(end_year)d")
     elif first.month != last.month:
         text = _("Week %(week)d, %(start_day)d %(start_month)s – %(end_day)d %(end_month)s %(end_year)d")
     else:

@@ -58,9 +58,7 @@ def _claims(world, count: int, *, item=None, name: str | None = None) -> list[Cl
     claims = []
     for number in range(count):
         login, account = world.resident("household_a1" if number % 2 else "household_a2", name=name)
-        claims.append(
-            claim_submit(actor=login, account=account, item=item or world.items[3], service_date=yesterday())
-        )
+        claims.append(claim_submit(actor=login, account=account, item=item or world.items[3], service_date=yesterday()))
     return claims
 
 

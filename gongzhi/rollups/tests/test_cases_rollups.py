@@ -25,8 +25,12 @@ def _same_as_recount(place, period):
 
 def test_rolled_up_case_figures_equal_the_hand_counts(world):
     rollups_build(now=at(date(2031, 4, 1), 2))
-    grid = world["grid_a1"]
-    assert DailyTotal.objects.get(measure="cases.cases.received", place_id=grid.pk, day=date(2031, 3, 5)).value == 3
+    community = world["community_a"]
+    assert (
+        DailyTotal.objects.get(measure="cases.cases.received", place_id=community.pk, day=date(2031, 3, 5)).value == 3
+    )
+    # Below the community (a grid) nothing is kept: its figures are counted from the cases.
+    assert not DailyTotal.objects.filter(place_id=world["grid_a1"].pk).exists()
     march = _same_as_recount(world["community_a"], MARCH)
     assert (march.received, march.closed, march.open) == (4, 3, 1)
     assert (march.on_time.numerator, march.on_time.denominator) == (2, 3)
