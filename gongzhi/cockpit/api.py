@@ -16,6 +16,7 @@ from gongzhi.core.api_support import ERRORS
 from gongzhi.core.db_router import reading_from_replica
 from gongzhi.core.kpi_catalogue import FigureValue
 from gongzhi.core.roles import Permission
+from gongzhi.rollups.selectors import one_snapshot
 
 from .models import ReportRun
 from .periods import period_from
@@ -101,7 +102,8 @@ def kpis(request, query: Query[KpiQuery]):
     with reading_from_replica():
         place = cockpit_place(request.user, query.place)
         period = period_from(today=timezone.localdate(), key=query.period, first=query.from_, last=query.to)
-        snapshot = cockpit_snapshot(request.user, place, period)
+        with one_snapshot():
+            snapshot = cockpit_snapshot(request.user, place, period)
     return {
         "place": {"id": place.pk, "name": place.name, "kind": place.kind},
         "period": period.as_dict(),

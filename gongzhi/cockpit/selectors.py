@@ -46,10 +46,13 @@ def cockpit_top_places(actor: MaybeAnonymousActor) -> list[Place]:
     return list(Place.objects.filter(path__in=scope.paths, is_active=True).order_by("path"))
 
 
-def cockpit_snapshot(actor: MaybeAnonymousActor, place: Place, period: Period) -> Snapshot:
-    """Every registered figure of the place's subtree for the period."""
+def cockpit_snapshot(
+    actor: MaybeAnonymousActor, place: Place, period: Period, *, besides: Snapshot | None = None
+) -> Snapshot:
+    """Every registered figure of the place's subtree for the period (``besides``: the place's snapshot of another
+    period, whose figures that stand as of now are reused)."""
     require_reach(actor, Permission.COCKPIT_VIEW, place.path)
-    return kpi_catalogue.compute(place, period)
+    return kpi_catalogue.compute(place, period, besides=besides)
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from gongzhi.core.figures import Period, PeriodKind
 from gongzhi.core.roles import Permission
 from gongzhi.core.views_support import domain_errors
 from gongzhi.places.selectors import place_visible_ancestors
+from gongzhi.rollups.selectors import one_snapshot
 
 from . import selectors
 from .exports import XLSX_CONTENT_TYPE, cockpit_workbook
@@ -91,10 +92,12 @@ def place(request, place_id: int):
     place = selectors.cockpit_place(actor, place_id)
     period, period_errors = _period(request)
     wall = request.GET.get("wall") == "1"
-    snapshot = selectors.cockpit_snapshot(actor, place, period)
-    previous = selectors.cockpit_snapshot(actor, place, period.previous())
+    # One state of the database for every figure of the page (rollups.selectors.one_snapshot).
+    with one_snapshot():
+        snapshot = selectors.cockpit_snapshot(actor, place, period)
+        previous = selectors.cockpit_snapshot(actor, place, period.previous(), besides=snapshot)
+        children, rankings = selectors.cockpit_rankings(actor, place, period)
     compared = selectors.compare(snapshot, previous)
-    children, rankings = selectors.cockpit_rankings(actor, place, period)
     domains = [
         {
             "domain": domain_values.domain,
@@ -154,7 +157,8 @@ def trend(request, place_id: int):
     """The monthly trend (a table, and the chart's data), loaded on its own by the cockpit page."""
     place = selectors.cockpit_place(request.user, place_id)
     period, _errors = _period(request)
-    points = selectors.cockpit_trend(request.user, place, period)
+    with one_snapshot():
+        points = selectors.cockpit_trend(request.user, place, period)
     figures = kpi_catalogue.figures()
     keys = [key for key in selectors.TREND_FIGURES if key in figures]
     series = [{"key": key, "name": str(figures[key][1].name)} for key in keys]
@@ -173,7 +177,8 @@ def workbook(request, place_id: int):
     """The ledger workbook of the whole cockpit (figures only: no personal data), for report generators."""
     place = selectors.cockpit_place(request.user, place_id, Permission.REPORT_GENERATE)
     period, _errors = _period(request)
-    snapshot = selectors.cockpit_snapshot(request.user, place, period)
+    with one_snapshot():
+        snapshot = selectors.cockpit_snapshot(request.user, place, period)
     content = cockpit_workbook(place=place, snapshot=snapshot, generated_at=timezone.localtime())
     audit_record(
         actor=request.user,
@@ -195,8 +200,9 @@ def report(request, place_id: int):
     page asks for it in the background instead: report_views.py)."""
     place = selectors.cockpit_place(request.user, place_id, Permission.REPORT_GENERATE)
     period, _errors = _period(request)
-    snapshot = selectors.cockpit_snapshot(request.user, place, period)
-    previous = selectors.cockpit_snapshot(request.user, place, period.previous())
+    with one_snapshot():
+        snapshot = selectors.cockpit_snapshot(request.user, place, period)
+        previous = selectors.cockpit_snapshot(request.user, place, period.previous(), besides=snapshot)
     content = work_report(place=place, snapshot=snapshot, previous=previous, generated_at=timezone.localtime())
     audit_record(
         actor=request.user,

@@ -76,6 +76,9 @@ class FigureGroup:
     name: Promise | str
     compute: Callable[[Any, Period], Any]
     figures: tuple[Figure, ...]
+    # The figures stand as of now whatever the period (the place tree): a page computes them once for the period
+    # and the one before, and shows no change between the two.
+    timeless: bool = False
 
     def figure_key(self, figure: Figure) -> str:
         return f"{self.key}.{figure.key}"
@@ -225,7 +228,10 @@ def show(value: Any, figure: Figure) -> str:
 
 
 def change(current: FigureValue, previous: FigureValue) -> int | Decimal | None:
-    """current − previous for a number (a rate: in percentage points); None when either has no number."""
+    """current − previous for a number (a rate: in percentage points); None when either has no number, or for a
+    figure that stands as of now (``FigureGroup.timeless``)."""
+    if current.group.timeless:
+        return None
     now, before = current.number, previous.number
     if now is None or before is None:
         return None
@@ -266,11 +272,22 @@ def compute_group(group: FigureGroup, place: Any, period: Period) -> GroupValues
     )
 
 
-def compute(place: Any, period: Period, only: Iterable[str] | None = None) -> Snapshot:
+def compute(
+    place: Any, period: Period, only: Iterable[str] | None = None, *, besides: Snapshot | None = None
+) -> Snapshot:
     """Every registered figure (or the groups whose keys are in ``only``) for the place's subtree and the period.
 
-    Pure reads; the caller has checked that the actor may see the place."""
+    ``besides``: a snapshot of the same place for another period, whose timeless groups are taken as they are
+    (they do not depend on the period). Pure reads; the caller has checked that the actor may see the place."""
     wanted = None if only is None else set(only)
+    reusable = {}
+    if besides is not None:
+        reusable = {
+            group_values.group.key: group_values
+            for domain_values in besides.domains
+            for group_values in domain_values.groups
+            if group_values.group.timeless
+        }
     computed = []
     values: dict[str, FigureValue] = {}
     for domain in domains():
@@ -278,7 +295,7 @@ def compute(place: Any, period: Period, only: Iterable[str] | None = None) -> Sn
         for candidate in domain.groups:
             if wanted is not None and candidate.key not in wanted:
                 continue
-            group_values = compute_group(candidate, place, period)
+            group_values = reusable.get(candidate.key) or compute_group(candidate, place, period)
             groups.append(group_values)
             values.update({value.key: value for value in group_values.values})
         if groups:

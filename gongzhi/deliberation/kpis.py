@@ -302,6 +302,7 @@ KPI_DOMAIN = KpiDomain(
                     ),
                 ),
             ),
+            timeless=True,
         ),
         FigureGroup(
             "deliberation.resolutions",

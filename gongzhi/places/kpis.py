@@ -114,6 +114,7 @@ KPI_DOMAIN = KpiDomain(
                     Unit.RATIO,
                 ),
             ),
+            timeless=True,
         ),
     ),
 )

@@ -41,6 +41,7 @@ from gongzhi.places.models import Place
 
 from .locks import lock_state
 from .models import DailyTotal, FirstSeen, RollupState
+from .selectors import remembered
 from .sources import ROLLED_KINDS, ancestors_join
 
 EVER = "ever"
@@ -227,8 +228,11 @@ def rollup_distinct_source(source: DistinctSource, *, now: datetime, rebuild: bo
 
 
 def _state(source: DistinctSource) -> RollupState | None:
-    state = RollupState.objects.filter(source=source.key).first()
-    return state if state is not None and state.built_at is not None else None
+    def read() -> RollupState | None:
+        state = RollupState.objects.filter(source=source.key).first()
+        return state if state is not None and state.built_at is not None else None
+
+    return remembered(f"distinct:{source.key}", read)
 
 
 def _raw_count(source: DistinctSource, place: Place, first: date, last: date) -> int:

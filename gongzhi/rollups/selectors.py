@@ -6,16 +6,23 @@ clean days from ``DailyTotal`` (one index range scan), plus the raw rows the tot
 ``gongzhi.rollups.sources``), aggregated by the same expressions the job rolled up. A place below the rolled levels
 (an entrance, a household), or a source never built, is counted from the raw rows alone. Pure reads; the caller has
 checked that the actor may see the places.
+
+A page that reads many figures wraps them in ``one_snapshot()``: every read inside sees one state of the database
+(so a roll-up run committing between the watermarks, the live rows and the totals of a figure cannot count a row
+twice or miss it) and each source's coverage is read once for the page rather than once per figure.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
+from django.db import connections, router, transaction
 from django.db.models import F, Q, QuerySet, Sum
 
 from gongzhi.core.tree import collapse_prefixes, subtree_q
@@ -24,6 +31,7 @@ from .models import DailyTotal, RollupState
 from .sources import ROLLED_KINDS, Measure, Source, days_q, source
 
 EARLIEST = date(1900, 1, 1)
+T = TypeVar("T")
 Key = tuple[int, date | None]  # (place id, day or None when not by day)
 
 
@@ -54,7 +62,61 @@ def changed_days(source: Source, built_to: int, changes_to: int) -> set[date]:
     return found
 
 
+# Inside ``one_snapshot()``: what each source's roll-up state was found to be so far (None outside).
+_covered: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar(
+    "gongzhi_rollup_coverage", default=None
+)
+
+
+def remembered(key: str, read: Callable[[], T]) -> T:
+    """``read()``, once per ``key`` inside ``one_snapshot()`` (every time outside)."""
+    memo = _covered.get()
+    if memo is None:
+        return read()
+    if key not in memo:
+        memo[key] = read()
+    return memo[key]
+
+
+@contextlib.contextmanager
+def one_snapshot() -> Iterator[None]:
+    """Every roll-up read inside the block sees one state of the database, and reads each source's coverage once.
+
+    On PostgreSQL outside a transaction the block is one REPEATABLE READ transaction on the database the reads go
+    to (the replica inside ``reading_from_replica()``); inside an enclosing transaction (a service, a test) that
+    transaction already holds one state. Elsewhere (SQLite in autocommit, the embedded default) the block changes
+    nothing: each figure reads its own coverage, as outside. Nested blocks share the outer one."""
+    if _covered.get() is not None:
+        yield
+        return
+    alias = router.db_for_read(DailyTotal)
+    connection = connections[alias]
+    if connection.in_atomic_block:
+        token = _covered.set({})
+        try:
+            yield
+        finally:
+            _covered.reset(token)
+    elif connection.vendor == "postgresql":
+        with transaction.atomic(using=alias):
+            with connection.cursor() as cursor:
+                # The first statement of the transaction, as PostgreSQL requires.
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            token = _covered.set({})
+            try:
+                yield
+            finally:
+                _covered.reset(token)
+    else:
+        yield
+
+
 def coverage(source: Source) -> Coverage:
+    """What the source's totals hold now (inside ``one_snapshot()``: as read first in the block)."""
+    return remembered(f"coverage:{source.key}", lambda: _coverage(source))
+
+
+def _coverage(source: Source) -> Coverage:
     state = RollupState.objects.filter(source=source.key).first()
     if state is None or state.built_at is None or source.append_only:
         return Coverage(state, frozenset())

@@ -18,16 +18,16 @@ moves (no service edits it), so a row's day never changes under the totals.
 Kept raw (bounded by other things than attendances): honour hours (added by hand), the wishes' beneficiaries, the
 teams, the wishes, and dual registration. The "served" members are a distinct count (people, not sign-ups): it is
 one EXISTS probe per registration in force, served by the sign-ups' index on the resident, so it grows with the
-registered members and their own sign-ups, not with the district's attendances (see ``kpis._served_q``).
+registered members and their own sign-ups, not with the district's attendances (see ``kpis._served_q``; the
+home-service weeks: ``credited_weeks``).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
-from datetime import datetime
+from collections.abc import Iterable, Sequence
 
-from django.db.models import Q, Sum, Value
+from django.db.models import Case, IntegerField, Q, Sum, Value, When
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -131,20 +131,36 @@ def activity_counts(place: Place, period: Period) -> dict[str, int]:
 PROBE_CHUNK = 2_000  # resident ids per query (well under SQLite's bound on parameters)
 
 
-def credited_starts(resident_ids: Iterable[int], start: datetime, end: datetime) -> dict[int, list[datetime]]:
-    """Per resident of ``resident_ids``: the starts of the activities starting in start..end (end excluded) at
-    which they earned credit minutes. Read by the residents' index on the sign-ups, so it costs the registered
-    members' own sign-ups, not the district's."""
-    found: dict[int, list[datetime]] = defaultdict(list)
+def credited_weeks(resident_ids: Iterable[int], weeks: Sequence[Period]) -> dict[int, set[int]]:
+    """Per resident of ``resident_ids`` who served in any of ``weeks``: the indexes (0-based) of the weeks in which
+    an activity they earned credit minutes at started. One query per ``PROBE_CHUNK`` residents through the
+    sign-ups' index on the resident, answering each (resident, week) once: it costs the registered members' own
+    sign-ups in those weeks, not the district's."""
+    week_of = Case(
+        *(
+            When(activity__starts_at__gte=week.start, activity__starts_at__lt=week.end, then=index)
+            for index, week in enumerate(weeks)
+        ),
+        output_field=IntegerField(),
+    )
+    in_weeks = Q(pk__in=[])
+    for week in weeks:
+        in_weeks |= Q(activity__starts_at__gte=week.start, activity__starts_at__lt=week.end)
+    found: dict[int, set[int]] = defaultdict(set)
     ids = sorted(set(resident_ids))
     for offset in range(0, len(ids), PROBE_CHUNK):
-        rows = SignUp.objects.filter(
-            resident_id__in=ids[offset : offset + PROBE_CHUNK],
-            state=SignUp.State.CONFIRMED,
-            credit_minutes__gt=0,
-            activity__starts_at__gte=start,
-            activity__starts_at__lt=end,
-        ).values_list("resident_id", "activity__starts_at")
-        for resident_id, starts_at in rows.order_by():
-            found[resident_id].append(starts_at)
+        rows = (
+            SignUp.objects.filter(
+                in_weeks,
+                resident_id__in=ids[offset : offset + PROBE_CHUNK],
+                state=SignUp.State.CONFIRMED,
+                credit_minutes__gt=0,
+            )
+            .annotate(week=week_of)
+            .values_list("resident_id", "week")
+            .order_by()
+            .distinct()
+        )
+        for resident_id, week in rows:
+            found[resident_id].add(week)
     return found

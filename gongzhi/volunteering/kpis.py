@@ -51,7 +51,7 @@ from gongzhi.core.tree import subtree_q
 from gongzhi.places.models import Place, PlaceKind
 
 from .kpi_rollups import ROLLUP_SOURCES as ROLLUP_SOURCES
-from .kpi_rollups import activity_counts, credited_starts
+from .kpi_rollups import activity_counts, credited_weeks
 from .models import Activity, DualRegistration, HonourHours, SignUp, Team, TeamMember, Wish, WishEvent
 
 UNCLAIMED_FLAG_DAYS = 7
@@ -242,36 +242,37 @@ def home_service_week_figures(place: Place, year: int) -> list[HomeWeekFigures]:
     """Per month of ``year``: registered members and those who served in the month's home-service week.
 
     Two reads: the registrations under the place, and the credited sign-ups of their residents in the year's weeks
-    (``kpi_rollups.credited_starts``); the weeks are counted from those, each membership once per week."""
+    (``kpi_rollups.credited_weeks``); the weeks are counted from those, each membership once per week."""
     weeks = [home_service_week(year, month) for month in range(1, 13)]
     registrations = list(
         DualRegistration.objects.filter(subtree_q(scope_path(place), "community__path")).values_list(
             "membership_id", "membership__resident_id", "registered_on", "state", "ended_on"
         )
     )
-    starts = credited_starts({row[1] for row in registrations}, weeks[0].start, weeks[-1].end)
+    served_weeks = credited_weeks({row[1] for row in registrations}, weeks)
+    # Per week (index 0-11): the memberships in force at its last day, and those of them that served in it.
+    in_force: list[set[int]] = [set() for _week in weeks]
+    served: list[set[int]] = [set() for _week in weeks]
+    for membership, resident, registered_on, state, ended_on in registrations:
+        served_in = served_weeks.get(resident, ())
+        for index, week in enumerate(weeks):
+            if registered_on <= week.last and (
+                state != DualRegistration.State.ENDED or (ended_on and ended_on > week.last)
+            ):
+                in_force[index].add(membership)
+                if index in served_in:
+                    served[index].add(membership)
     result = []
     for month, week in enumerate(weeks, start=1):
-        in_force = {
-            (membership, resident)
-            for membership, resident, registered_on, state, ended_on in registrations
-            if registered_on <= week.last
-            and (state != DualRegistration.State.ENDED or (ended_on and ended_on > week.last))
-        }
-        served = {
-            membership
-            for membership, resident in in_force
-            if any(week.start <= moment < week.end for moment in starts.get(resident, ()))
-        }
-        registered = len({membership for membership, _resident in in_force})
+        registered, served_count = len(in_force[month - 1]), len(served[month - 1])
         result.append(
             HomeWeekFigures(
                 month=f"{year}-{month:02d}",
                 first=week.first.isoformat(),
                 last=week.last.isoformat(),
                 registered=registered,
-                served=len(served),
-                rate=Rate(len(served), registered),
+                served=served_count,
+                rate=Rate(served_count, registered),
             )
         )
     return result

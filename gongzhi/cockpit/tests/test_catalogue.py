@@ -119,6 +119,23 @@ def test_one_function_per_figure(world):
         assert kpi_catalogue.figure_value(key, place, MARCH).value == snapshot[key].value
 
 
+def test_figures_as_of_now_are_computed_once_for_two_periods_and_not_compared(world, django_assert_num_queries):
+    place = world["community_a"]
+    march = kpi_catalogue.compute(place, MARCH)
+    timeless = [group.key for domain in kpi_catalogue.domains() for group in domain.groups if group.timeless]
+    assert "places.tree" in timeless and "deliberation.catalogue" in timeless
+    with django_assert_num_queries(0):
+        again = kpi_catalogue.compute(place, FEBRUARY, only=timeless, besides=march)
+    for key, value in again.values.items():
+        assert value.value == march[key].value == kpi_catalogue.figure_value(key, place, FEBRUARY).value
+        assert kpi_catalogue.change(march[key], value) is None
+    # A figure of the period is still computed for each and compared: 5 + 3 issued in March, 8 in February.
+    february = kpi_catalogue.compute(place, FEBRUARY, besides=march)
+    assert (march["points.ledger.issued"].value, february["points.ledger.issued"].value) == (8, 8)
+    assert kpi_catalogue.change(march["points.ledger.issued"], february["points.ledger.issued"]) == 0
+    assert kpi_catalogue.change(march["cases.cases.received"], february["cases.cases.received"]) == 4 - 1
+
+
 def _page_value(html: str, key: str) -> str:
     row = re.search(rf'data-kpi="{re.escape(key)}".*?data-testid="kpi-value">([^<]*)<', html, re.S)
     assert row, key
