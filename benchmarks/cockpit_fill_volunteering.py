@@ -157,6 +157,7 @@ def fill_volunteering(cursor, attendances: int, first_day: date, days: int) -> N
         signup.pk,
         {
             "activity_id": "a.id",
+            "activity_starts_at": "a.starts_at",
             "resident_id": "r.id",
             "state": f"CASE WHEN {cancelled} THEN 'cancelled' ELSE 'confirmed' END",
             "created_at": "a.starts_at - interval '3 days'",

@@ -7,6 +7,7 @@ GONGZHI_STRICT=1 (CI), where that is a failure. Set GONGZHI_SCREENSHOT_DIR to ke
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,60 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 PHONE = {"width": 390, "height": 844}
+
+
+class _OneRequestAtATime:
+    """A WSGI application answering one request at a time: the lock is held from the call until the server closes
+    the response (after sending its body)."""
+
+    def __init__(self, application) -> None:
+        self.application = application
+        self.lock = threading.Lock()
+
+    def __call__(self, environ, start_response):
+        self.lock.acquire()
+        try:
+            return _Released(self.application(environ, start_response), self.lock)
+        except BaseException:
+            self.lock.release()
+            raise
+
+
+class _Released:
+    def __init__(self, result, lock) -> None:
+        self.result, self.lock = result, lock
+
+    def __iter__(self):
+        return iter(self.result)
+
+    def close(self) -> None:
+        try:
+            close = getattr(self.result, "close", None)
+            if close is not None:
+                close()
+        finally:
+            self.lock.release()
+
+
+def _one_request_at_a_time_on_in_memory_sqlite() -> None:
+    """On an in-memory SQLite database the live server's threads share the test's one connection, and two pages'
+    fragments fetched at once (the cockpit's comparison and trend) would use it together and hang. There the
+    live server answers one request at a time; on PostgreSQL each request has its own connection."""
+    from django.conf import settings
+    from django.core.servers.basehttp import ThreadedWSGIServer
+    from django.test.testcases import LiveServerThread
+
+    class Server(ThreadedWSGIServer):
+        def set_app(self, application) -> None:
+            super().set_app(_OneRequestAtATime(application))
+
+    if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+        LiveServerThread.server_class = Server
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _live_server_threads():
+    _one_request_at_a_time_on_in_memory_sqlite()
 DESKTOP = {"width": 1280, "height": 800}
 
 

@@ -42,6 +42,9 @@ def test_district_cockpit_drills_down_to_a_grid_keeping_the_period(new_page, wor
     expect(page.get_by_test_id("cockpit")).to_have_attribute("data-period", "2031-03")
     expect(_value(page, "points.ledger.issued")).to_have_text("8")
     expect(_value(page, "cases.cases.on_time")).to_have_text("66.7%")
+    # The comparison with February arrives on its own request and fills the last columns.
+    expect(page.locator('tr[data-kpi="cases.cases.on_time"] .kpi-change')).to_have_text("−33.3 pt")
+    expect(page.get_by_test_id("figures")).to_have_attribute("data-compared", "yes")
 
     # The definition on tap (and in the title on hover).
     row = page.locator('tr[data-kpi="cases.cases.on_time"]')

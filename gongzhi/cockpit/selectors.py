@@ -8,11 +8,13 @@ report show the same numbers because they call the same functions.
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from django.core.cache import cache
 from django.db.models import QuerySet
 
 from gongzhi.core import kpi_catalogue
@@ -57,20 +59,47 @@ def cockpit_snapshot(
 
 @dataclass(frozen=True)
 class Compared:
-    """A figure now and in the previous period, and the change (a rate's in percentage points)."""
+    """A figure now and in the previous period (None while the comparison is still to come), and the change (a
+    rate's in percentage points)."""
 
     current: FigureValue
-    previous: FigureValue
+    previous: FigureValue | None
 
     @property
     def change(self) -> int | Decimal | None:
+        if self.previous is None:
+            return None
         return kpi_catalogue.change(self.current, self.previous)
 
 
-def compare(current: Snapshot, previous: Snapshot) -> dict[str, Compared]:
+def compare(current: Snapshot, previous: Snapshot | None) -> dict[str, Compared]:
+    """Each figure of ``current`` beside the same in ``previous`` (without ``previous``: beside nothing yet)."""
+    if previous is None:
+        return {key: Compared(value, None) for key, value in current.values.items()}
     return {
         key: Compared(value, previous.values[key]) for key, value in current.values.items() if key in previous.values
     }
+
+
+# The page answers with the period's figures and fetches the comparison on its own (like the trend). The figures
+# it showed are kept this long under a random token, so the comparison is made against exactly those numbers.
+SHOWN_SECONDS = 600
+
+
+def remember_shown(place: Place, snapshot: Snapshot) -> str:
+    """Keep the figures a page showed (no personal data: counts and rates); the token for ``shown_snapshot``."""
+    token = secrets.token_urlsafe(16)
+    kept = {"place": place.pk, "period": snapshot.period.key, "values": kpi_catalogue.values_of(snapshot)}
+    cache.set(f"cockpit:shown:{token}", kept, SHOWN_SECONDS)
+    return token
+
+
+def shown_snapshot(place: Place, period: Period, token: str) -> Snapshot | None:
+    """The figures kept under ``token`` if they are this place's and period's (None: gone, or another's)."""
+    kept = cache.get(f"cockpit:shown:{token}") if token else None
+    if not kept or kept.get("place") != place.pk or kept.get("period") != period.key:
+        return None
+    return kpi_catalogue.snapshot_of(period, kept["values"])
 
 
 def cockpit_children(actor: MaybeAnonymousActor, place: Place) -> QuerySet[Place]:

@@ -9,6 +9,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("<int:place_id>/", views.place, name="place"),
     path("<int:place_id>/trend/", views.trend, name="trend"),
+    path("<int:place_id>/compare/", views.compare, name="compare"),
     path("<int:place_id>/workbook.xlsx", views.workbook, name="workbook"),
     path("<int:place_id>/report.docx", views.report, name="report"),
     path("<int:place_id>/reports/", report_views.report_request, name="report_request"),

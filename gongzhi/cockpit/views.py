@@ -92,23 +92,19 @@ def place(request, place_id: int):
     place = selectors.cockpit_place(actor, place_id)
     period, period_errors = _period(request)
     wall = request.GET.get("wall") == "1"
+    # The comparison with the previous period comes in its own request (``compare``, fetched by the page like the
+    # trend), so the page answers with the period's figures at once; ?compare=1 puts it in the page (no script).
+    inline = request.GET.get("compare") == "1"
     # One state of the database for every figure of the page (rollups.selectors.one_snapshot).
     with one_snapshot():
         snapshot = selectors.cockpit_snapshot(actor, place, period)
-        previous = selectors.cockpit_snapshot(actor, place, period.previous(), besides=snapshot)
+        previous = selectors.cockpit_snapshot(actor, place, period.previous(), besides=snapshot) if inline else None
         children, rankings = selectors.cockpit_rankings(actor, place, period)
-    compared = selectors.compare(snapshot, previous)
-    domains = [
-        {
-            "domain": domain_values.domain,
-            "groups": [
-                {"group": group_values.group, "rows": [compared[value.key] for value in group_values.values]}
-                for group_values in domain_values.groups
-            ],
-        }
-        for domain_values in snapshot.domains
-    ]
     keep = _keep(period, wall)
+    compare_url = ""
+    if not inline:
+        token = selectors.remember_shown(place, snapshot)
+        compare_url = f"{reverse('cockpit:compare', args=[place.pk])}?{keep}&{urlencode({'shown': token})}"
     refresh_minutes = int(getattr(settings, "GONGZHI_COCKPIT_WALL_REFRESH_MINUTES", WALL_REFRESH_MINUTES))
     context = {
         "place": place,
@@ -123,7 +119,8 @@ def place(request, place_id: int):
             (PeriodKind.YEAR, "year"),
             (PeriodKind.CUSTOM, "custom"),
         ],
-        "domains": domains,
+        "domains": _figure_rows(snapshot, previous),
+        "compare_url": compare_url,
         "children": children,
         "rankings": rankings,
         "keep": keep,
@@ -148,6 +145,38 @@ def place(request, place_id: int):
         "can_reveal": can_reveal(actor, place),
     }
     return render(request, "cockpit/place.html", context)
+
+
+def _figure_rows(snapshot, previous) -> list[dict]:
+    compared = selectors.compare(snapshot, previous)
+    return [
+        {
+            "domain": domain_values.domain,
+            "groups": [
+                {"group": group_values.group, "rows": [compared[value.key] for value in group_values.values]}
+                for group_values in domain_values.groups
+            ],
+        }
+        for domain_values in snapshot.domains
+    ]
+
+
+@login_required
+@domain_errors
+@replica_reads
+def compare(request, place_id: int):
+    """The figures beside the previous period's (a fragment the page fetches): against the figures the page showed
+    (``shown``), or computed again when they are no longer kept."""
+    actor = request.user
+    place = selectors.cockpit_place(actor, place_id)
+    period, _errors = _period(request)
+    with one_snapshot():
+        snapshot = selectors.shown_snapshot(place, period, request.GET.get("shown", ""))
+        if snapshot is None:
+            snapshot = selectors.cockpit_snapshot(actor, place, period)
+        previous = selectors.cockpit_snapshot(actor, place, period.previous(), besides=snapshot)
+    context = {"domains": _figure_rows(snapshot, previous), "period": period, "previous_period": period.previous()}
+    return render(request, "cockpit/_figures.html", context)
 
 
 @login_required

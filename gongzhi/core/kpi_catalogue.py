@@ -307,3 +307,34 @@ def figure_value(key: str, place: Any, period: Period) -> FigureValue:
     """One figure, computed by its group's function (the same number as in ``compute``)."""
     found_group, _figure = figures()[key]
     return next(value for value in compute_group(found_group, place, period).values if value.key == key)
+
+
+def snapshot_of(period: Period, stored: dict[str, Any]) -> Snapshot | None:
+    """The snapshot whose values are ``stored`` ({full key: value}, as ``values_of`` gave them), or None when a
+    registered group is missing from them (the catalogue changed since)."""
+    computed = []
+    values: dict[str, FigureValue] = {}
+    for domain in domains():
+        groups = []
+        for candidate in domain.groups:
+            keys = [candidate.figure_key(figure) for figure in candidate.figures]
+            if not all(key in stored for key in keys):
+                return None
+            group_values = GroupValues(
+                candidate,
+                tuple(
+                    FigureValue(key, candidate, figure, stored[key])
+                    for key, figure in zip(keys, candidate.figures, strict=True)
+                ),
+            )
+            groups.append(group_values)
+            values.update({value.key: value for value in group_values.values})
+        if groups:
+            computed.append(DomainValues(domain, tuple(groups)))
+    return Snapshot(period=period, domains=tuple(computed), values=values)
+
+
+def values_of(snapshot: Snapshot) -> dict[str, Any]:
+    """The snapshot's values by full key (plain data: numbers, rates, mappings), to keep for ``snapshot_of``."""
+    return {key: value.value for key, value in snapshot.values.items()}
+

@@ -207,7 +207,11 @@ def rollup_distinct_source(source: DistinctSource, *, now: datetime, rebuild: bo
         model = source.rows().model
         highest = model._default_manager.aggregate(top=Max("pk"))["top"] or 0
         upto = highest if state.built_at is None else max(state.observed, state.built_to)
-        report: dict[str, Any] = {"source": source.key, "rows": max(upto - state.built_to, 0)}
+        report: dict[str, Any] = {
+            "source": source.key,
+            "rows": max(upto - state.built_to, 0),
+            "first": state.built_at is None,
+        }
         if upto > state.built_to:
             condition = Q(pk__gt=state.built_to, pk__lte=upto)
             before = FirstSeen.objects.aggregate(top=Max("pk"))["top"] or 0

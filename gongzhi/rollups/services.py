@@ -48,7 +48,7 @@ def rollup_source(source: Source, *, now: datetime, rebuild: bool = False) -> di
         # Roll up to the highest pk the previous run saw (every lower pk has committed by now); the first run
         # takes everything it sees.
         upto = highest if first_run else max(state.observed, state.built_to)
-        report: dict[str, Any] = {"source": source.key}
+        report: dict[str, Any] = {"source": source.key, "first": first_run}
         if source.append_only:
             if upto > state.built_to:
                 _insert(source, Q(pk__gt=state.built_to, pk__lte=upto), add=True)
@@ -89,4 +89,11 @@ def rollups_build(*, now: datetime, rebuild: bool = False) -> list[dict[str, Any
     """Bring every registered source up to date, distinct counts included (``rebuild``: recompute every total
     from the raw records)."""
     reports = [rollup_source(found, now=now, rebuild=rebuild) for found in sources()]
-    return reports + [rollup_distinct_source(found, now=now, rebuild=rebuild) for found in distinct_sources()]
+    reports += [rollup_distinct_source(found, now=now, rebuild=rebuild) for found in distinct_sources()]
+    if connection.vendor == "postgresql" and any(report.get("first") for report in reports):
+        # A first build (or a rebuild) fills the tables from nothing: until autovacuum samples them, the planner
+        # takes them for empty and reads the first-seen records in full for every live row (80 ms instead of 1 ms
+        # at 100,000 postings). Later runs add a day's rows, which autovacuum's own sampling follows.
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE rollups_dailytotal, rollups_firstseen")
+    return reports

@@ -57,6 +57,10 @@ def database_from_url(url: str) -> dict:
         }
     if parsed.scheme in {"postgres", "postgresql", "pgsql"}:
         options = {key: values[-1] for key, values in parse_qs(parsed.query).items()}
+        # No JIT compilation: the cockpit's aggregates over large tables have high estimated costs, so PostgreSQL
+        # compiled them (175 ms of JIT for a 50 ms query at 10,000,000 postings, docs/performance.md). A URL's own
+        # ?options=... replaces this.
+        options.setdefault("options", "-c jit=off")
         return {
             "ENGINE": "django.db.backends.postgresql",
             "NAME": unquote(parsed.path.lstrip("/")) or "gongzhi",

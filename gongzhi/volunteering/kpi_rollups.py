@@ -134,18 +134,18 @@ PROBE_CHUNK = 2_000  # resident ids per query (well under SQLite's bound on para
 def credited_weeks(resident_ids: Iterable[int], weeks: Sequence[Period]) -> dict[int, set[int]]:
     """Per resident of ``resident_ids`` who served in any of ``weeks``: the indexes (0-based) of the weeks in which
     an activity they earned credit minutes at started. One query per ``PROBE_CHUNK`` residents through the
-    sign-ups' index on the resident, answering each (resident, week) once: it costs the registered members' own
-    sign-ups in those weeks, not the district's."""
+    credited sign-ups' index on the resident and the activity's start (``signup_credited_idx``), answering each
+    (resident, week) once: it costs the registered members' own sign-ups in those weeks, not the district's."""
     week_of = Case(
         *(
-            When(activity__starts_at__gte=week.start, activity__starts_at__lt=week.end, then=index)
+            When(activity_starts_at__gte=week.start, activity_starts_at__lt=week.end, then=index)
             for index, week in enumerate(weeks)
         ),
         output_field=IntegerField(),
     )
     in_weeks = Q(pk__in=[])
     for week in weeks:
-        in_weeks |= Q(activity__starts_at__gte=week.start, activity__starts_at__lt=week.end)
+        in_weeks |= Q(activity_starts_at__gte=week.start, activity_starts_at__lt=week.end)
     found: dict[int, set[int]] = defaultdict(set)
     ids = sorted(set(resident_ids))
     for offset in range(0, len(ids), PROBE_CHUNK):
@@ -153,6 +153,9 @@ def credited_weeks(resident_ids: Iterable[int], weeks: Sequence[Period]) -> dict
             SignUp.objects.filter(
                 in_weeks,
                 resident_id__in=ids[offset : offset + PROBE_CHUNK],
+                # The whole span as well, so the index range stops at it (the weeks alone only filter).
+                activity_starts_at__gte=min(week.start for week in weeks),
+                activity_starts_at__lt=max(week.end for week in weeks),
                 state=SignUp.State.CONFIRMED,
                 credit_minutes__gt=0,
             )

@@ -49,6 +49,7 @@ from gongzhi.core.figures import Figures, Period, Rate
 from gongzhi.core.kpi_catalogue import Figure, FigureGroup, KpiDomain, Unit
 from gongzhi.core.tree import subtree_q
 from gongzhi.places.models import Place, PlaceKind
+from gongzhi.rollups.selectors import remembered
 
 from .kpi_rollups import ROLLUP_SOURCES as ROLLUP_SOURCES
 from .kpi_rollups import activity_counts, credited_weeks
@@ -190,13 +191,15 @@ def registrations_in_force(path: str, day: date):
     )
 
 
-def _served_q(start: datetime, end: datetime, *, wishes: bool = True) -> Q:
+def _served_q(start: datetime, end: datetime, *, wishes: bool = True, through_activity: bool = False) -> Q:
+    # One probe of signup_credited_idx per registration (the activity's start is on the sign-up); the recounts
+    # read the start from the activity itself (``through_activity``), so they do not rely on the copy.
+    starts = "activity__starts_at" if through_activity else "activity_starts_at"
     attended = SignUp.objects.filter(
         resident_id=OuterRef("membership__resident_id"),
         state=SignUp.State.CONFIRMED,
         credit_minutes__gt=0,
-        activity__starts_at__gte=start,
-        activity__starts_at__lt=end,
+        **{f"{starts}__gte": start, f"{starts}__lt": end},
     )
     served = Q(Exists(attended))
     if wishes:
@@ -290,7 +293,9 @@ def home_service_week_figures_recount(place: Place, year: int) -> list[HomeWeekF
         )
         aggregates[f"r{month}"] = Count("membership", filter=in_force, distinct=True)
         aggregates[f"s{month}"] = Count(
-            "membership", filter=in_force & _served_q(week.start, week.end, wishes=False), distinct=True
+            "membership",
+            filter=in_force & _served_q(week.start, week.end, wishes=False, through_activity=True),
+            distinct=True,
         )
     row = DualRegistration.objects.filter(subtree_q(path, "community__path")).aggregate(**aggregates)
     return [
@@ -407,13 +412,14 @@ class HomeWeekTotals(Figures):
 
 
 def home_service_week_totals(place: Place, period: Period) -> HomeWeekTotals:
-    """The home-service weeks ending in the period (of the months whose last day is in it), added up: one query
-    (``home_service_week_figures``) per year of the period."""
+    """The home-service weeks ending in the period (of the months whose last day is in it), added up: one reading
+    (``home_service_week_figures``) per year of the period, once per ``rollups.selectors.one_snapshot`` block."""
     scope = catalogue_scope(place)
     rows = [
         row
         for year in range(period.first.year, period.last.year + 1)
-        for row in home_service_week_figures(scope, year)
+        # A page shows a period and the one before, mostly of the same year: one reading of it per page.
+        for row in remembered(f"home_weeks:{scope.pk}:{year}", lambda year=year: home_service_week_figures(scope, year))
         if period.first <= date.fromisoformat(row.last) <= period.last
     ]
     registered = sum(row.registered for row in rows)

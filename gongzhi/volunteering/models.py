@@ -214,6 +214,10 @@ class SignUp(models.Model):
     credit_minutes = models.PositiveIntegerField(_("credit minutes"), default=0)
     claim = models.ForeignKey(Claim, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     claim_refusal = models.CharField(_("why no claim"), max_length=64, blank=True)
+    # The activity's start, copied when the sign-up is made (an activity's start never changes once people can
+    # sign up): the figures that ask "did this resident serve between these moments" read one index range of the
+    # resident's credited sign-ups (``signup_credited_idx``) instead of joining every sign-up to its activity.
+    activity_starts_at = models.DateTimeField(_("activity starts"), editable=False)
 
     class Meta:
         verbose_name = _("sign-up")
@@ -237,10 +241,20 @@ class SignUp(models.Model):
         indexes = [
             models.Index(fields=["activity", "state", "position"], name="signup_waiting_idx"),
             models.Index(fields=["state", "offer_expires_at"], name="signup_offer_expiry_idx"),
+            models.Index(
+                fields=["resident", "activity_starts_at"],
+                condition=Q(state="confirmed", credit_minutes__gt=0),
+                name="signup_credited_idx",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.activity_id}:{self.resident_id} {self.state}"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.activity_starts_at is None:
+            self.activity_starts_at = self.activity.starts_at
+        super().save(*args, **kwargs)
 
 
 class HonourHours(models.Model):

@@ -56,6 +56,7 @@ class CaseState(models.TextChoices):
 
 OPEN_STATES: tuple[str, ...] = (CaseState.SUBMITTED, CaseState.ACCEPTED, CaseState.IN_PROGRESS)
 FINAL_STATES: tuple[str, ...] = (CaseState.CLOSED, CaseState.REJECTED, CaseState.DUPLICATE, CaseState.WITHDRAWN)
+UNFINISHED_STATES: tuple[str, ...] = tuple(state for state in CaseState.values if state not in FINAL_STATES)
 
 
 class CaseChannel(models.TextChoices):
@@ -238,6 +239,12 @@ class Case(models.Model):
             # closing moment ranges (gongzhi.cases.kpis ROLLUP_SOURCES, their ``days``): one range scan each.
             models.Index(fields=["submitted_at"], name="case_submitted_idx"),
             models.Index(fields=["closed_at"], name="case_closed_idx"),
+            # "Cases open": received in a period and not finished now (gongzhi.cases.kpis._open_counts).
+            models.Index(
+                fields=["submitted_at"],
+                condition=Q(state__in=list(UNFINISHED_STATES)),
+                name="case_unfinished_idx",
+            ),
         ]
         constraints = [
             choice_check("state", CaseState, "case_state_valid"),

@@ -5,6 +5,8 @@ the page without the chart build step, and pinned query counts."""
 from __future__ import annotations
 
 import re
+from datetime import date
+from html import unescape as html_unescape
 
 import pytest
 from django.db import connection
@@ -17,7 +19,7 @@ from gongzhi.core.testing import assert_refused
 from gongzhi.people.tests.factories import AccountFactory
 
 from .. import views
-from .conftest import MARCH
+from .conftest import MARCH, _case, at
 
 
 @pytest.fixture
@@ -50,21 +52,65 @@ def test_the_anonymous_are_sent_to_log_in(world, client):
     assert response.status_code == 302 and "/login" in response["Location"]
 
 
+def _row(page: str, key: str) -> str:
+    return re.search(rf'<tr data-kpi="{re.escape(key)}".*?</tr>', page, re.S).group(0)
+
+
+def _compare_url(page: str) -> str:
+    return html_unescape(re.search(r'id="cockpit-figures"[^>]*hx-get="([^"]+)"', page).group(1))
+
+
 def test_the_page_shows_each_figure_with_its_definition_and_the_previous_period(world, login):
-    html = login(world["district_admin"]).get(f"/cockpit/{world['community_a'].pk}/", {"period": "2031-03"})
+    client = login(world["district_admin"])
+    html = client.get(f"/cockpit/{world['community_a'].pk}/", {"period": "2031-03"})
     assert html.status_code == 200
     page = html.content.decode()
-    row = re.search(r'<tr data-kpi="cases.cases.on_time".*?</tr>', page, re.S).group(0)
+    row = _row(page, "cases.cases.on_time")
     assert 'title="统计期内办结且从未超时的诉求数' in row  # hover
     assert "<details" in row and "分子" in row  # tap: the definition, numerator and denominator
     assert ">66.7%<" in row and "2/3" in row
-    assert "100.0%" in row and "1/1" in row  # February
-    assert "−33.3 pt" in row
-    issued = re.search(r'<tr data-kpi="points.ledger.issued".*?</tr>', page, re.S).group(0)
-    assert ">8<" in issued and "±0" in issued
+    assert "kpi-pending" in row and "100.0%" not in row  # the comparison comes in its own request
     assert "2031-03-01 至 2031-03-31（2031-03）" in page and "对比 2031-02" in page
     for domain in ("places", "people", "points", "shop", "cases"):
         assert f'data-testid="domain-{domain}"' in page
+    fragment = client.get(_compare_url(page))
+    assert fragment.status_code == 200
+    compared = fragment.content.decode()
+    row = _row(compared, "cases.cases.on_time")
+    assert ">66.7%<" in row and "2/3" in row
+    assert "100.0%" in row and "1/1" in row  # February
+    assert "−33.3 pt" in row and "kpi-pending" not in compared
+    issued = _row(compared, "points.ledger.issued")
+    assert ">8<" in issued and "±0" in issued
+    # A figure that stands as of now is not compared.
+    assert 'data-direction="none">—<' in _row(compared, "places.tree.households")
+    # Without scripts: the same comparison in the page itself.
+    inline = client.get(f"/cockpit/{world['community_a'].pk}/", {"period": "2031-03", "compare": "1"})
+    assert _row(inline.content.decode(), "cases.cases.on_time") == row
+
+
+def test_the_comparison_is_made_against_the_figures_the_page_showed(world, login):
+    client = login(world["district_admin"])
+    place = world["community_a"]
+    page = client.get(f"/cockpit/{place.pk}/", {"period": "2031-03"}).content.decode()
+    url = _compare_url(page)
+    # A case of March arrives after the page was shown: the comparison keeps the numbers the page showed.
+    _case(world, submitted=at(date(2031, 3, 25)), state="submitted")
+    shown = _row(client.get(url).content.decode(), "cases.cases.received")
+    assert 'data-testid="kpi-value">4<' in shown and ">+3<" in shown
+    # Without the kept figures (gone, or another place's), the fragment counts them again.
+    for stale in (url.replace("shown=", "shown=x"), url.replace(f"/{place.pk}/", f"/{world['community_b'].pk}/")):
+        response = client.get(stale)
+        assert response.status_code == 200
+    again = _row(client.get(url.replace("shown=", "shown=x")).content.decode(), "cases.cases.received")
+    assert 'data-testid="kpi-value">5<' in again and ">+4<" in again
+
+
+def test_the_comparison_is_refused_out_of_reach_like_the_page(world, login):
+    page = login(world["district_admin"]).get(f"/cockpit/{world['community_a'].pk}/", {"period": "2031-03"})
+    url = _compare_url(page.content.decode())
+    response = login(world["grid_worker"]).get(url)
+    assert response.status_code == 404
 
 
 def test_a_zero_denominator_shows_a_dash(world, login):

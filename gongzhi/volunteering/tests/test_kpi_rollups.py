@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+from django.db.models import F, Q
 
 from gongzhi.core.figures import Period
 from gongzhi.rollups.checks import kpi_check
@@ -185,3 +186,21 @@ def test_home_service_weeks_read_by_resident_equal_the_aggregate(world):
         assert shown == kpis.home_service_week_figures_recount(world.tree[name], 2031)
     march = kpis.home_service_week_figures(world.community, 2031)[2]
     assert (march.registered, march.served) == (3, 2)
+    # The registration figures (the same probe through the copied start) agree with the activities' own starts.
+    for name in ("district", "community_a"):
+        for period in PERIODS:
+            shown = kpis.registration_figures(world.tree[name], period)
+            assert shown.served == _served_through_activities(world.tree[name], period), (name, period.key)
+    copies = SignUp.objects.exclude(activity_starts_at=F("activity__starts_at"))
+    assert SignUp.objects.exists() and not copies.exists()
+
+
+def _served_through_activities(place, period) -> int:
+    in_force = kpis.registrations_in_force(kpis.scope_path(place), period.last)
+    served = Q(
+        membership__resident__volunteer_signups__state=SignUp.State.CONFIRMED,
+        membership__resident__volunteer_signups__credit_minutes__gt=0,
+        membership__resident__volunteer_signups__activity__starts_at__gte=period.start,
+        membership__resident__volunteer_signups__activity__starts_at__lt=period.end,
+    )
+    return in_force.filter(served).values("membership").distinct().count()
