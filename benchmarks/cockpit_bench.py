@@ -11,7 +11,8 @@ party members (benchmarks/cockpit_fill_volunteering.py) and reviewed claims (ben
 The roll-ups are built (timed), a few hundred postings are made after the build (so the live part of each figure is
 exercised), then, median of ``BENCH_ROUNDS`` runs, for the district and March 2031 / the year 2031:
 
-- page: the district cockpit page and its trend data through the real views (Django's test client, logged in);
+- page: the district cockpit page, then the comparison with the previous period and the trend it fetches, and the
+  page with the comparison inside (?compare=1), through the real views (Django's test client, logged in);
 - rolled: the rolled figure groups (points.ledger, points.moral_bank, cases.cases, points.claims, the volunteering
   activities) through their group functions, plus the cockpit's rankings (the streets) and trend (twelve months),
   as the cockpit page calls them;
@@ -24,14 +25,16 @@ Every rolled figure is checked equal to its raw recount in the run. The database
 Run (needs PostgreSQL):
     .venv/bin/python benchmarks/cockpit_bench.py
 Environment: BENCH_POSTGRES_SERVER (default postgres://postgres@127.0.0.1:5432), BENCH_SIZES (postings, comma
-separated; default 100000,1000000,10000000), BENCH_ROUNDS (default 3), BENCH_KEEP=1 (keep the last size's database,
-to profile it), BENCH_REUSE=1 with BENCH_DB=<its name> (measure a kept database again, one size, without filling or
-building).
+separated; default 100000,1000000,10000000), BENCH_ROUNDS (default 3), BENCH_RAW_ROUNDS (default BENCH_ROUNDS),
+BENCH_KEEP=1 (keep the last size's database, to profile it), BENCH_REUSE=1 with BENCH_DB=<its name> (measure a kept
+database again, one size, without filling or building).
 """
 
 from __future__ import annotations
 
+import html
 import os
+import re
 import statistics
 import sys
 import time
@@ -46,6 +49,8 @@ SERVER = os.environ.get("BENCH_POSTGRES_SERVER", "postgres://postgres@127.0.0.1:
 SIZES = [int(size) for size in os.environ.get("BENCH_SIZES", "100000,1000000,10000000").split(",")]
 REUSE = bool(os.environ.get("BENCH_REUSE"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+# The raw recounts take minutes at 10,000,000 postings: BENCH_RAW_ROUNDS=1 times them once.
+RAW_ROUNDS = int(os.environ.get("BENCH_RAW_ROUNDS", str(ROUNDS)))
 DB = os.environ.get("BENCH_DB", f"gongzhi_cockpit_bench_{os.getpid()}")
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -279,10 +284,10 @@ def _measure(postings: int) -> dict:
         rollups_build(now=now)
         build_seconds = time.perf_counter() - start
     # Postings after the build, some back-dated into March 2031: the figures' live part.
-    accounts = list(PointsAccount.objects.filter(kind="resident").values_list("pk", flat=True)[:300])
+    accounts = list(PointsAccount.objects.filter(kind="resident").order_by("pk").values_list("pk", flat=True)[:300])
     issuance = system_account("issuance").pk
-    for number, account in enumerate(accounts):
-        # Idempotent: a reused database (BENCH_REUSE) already holds them.
+    # A reused database (BENCH_REUSE) holds them already.
+    for number, account in enumerate([] if REUSE else accounts):
         post_transfer(
             kind=TransferKind.ADJUSTMENT,
             idempotency_key=f"bench:after:{number}",
@@ -342,20 +347,32 @@ def _measure(postings: int) -> dict:
     client = Client()
     client.force_login(boss)
 
-    def page(path: str) -> None:
+    def page(path: str) -> str:
         response = client.get(path)
         assert response.status_code == 200, (path, response.status_code)
+        return response.content.decode()
 
     for label, period in (("month", month), ("year", year)):
-        # The whole page (every figure of the catalogue for the period and the one before, rankings, rendering)
-        # and its trend chart's data, through the real views.
-        page_ms, _none = _median(lambda period=period: page(f"/cockpit/{district.pk}/?period={period.key}"))
-        trend_ms, _none = _median(lambda period=period: page(f"/cockpit/{district.pk}/trend/?period={period.key}"))
-        result[f"page_{label}_ms"], result[f"trend_{label}_ms"] = page_ms, trend_ms
-        print(f"   page ({label}): {page_ms:.0f} ms, trend {trend_ms:.0f} ms", flush=True)
+        # Through the real views: the page (every figure of the catalogue for the period, the rankings, rendering),
+        # the comparison with the previous period and the trend it fetches next, and the page with the comparison
+        # inside (?compare=1, what a browser without scripts asks for).
+        place_url = f"/cockpit/{district.pk}/?period={period.key}"
+        compare_url = html.unescape(re.search(r'id="cockpit-figures"[^>]*hx-get="([^"]+)"', page(place_url))[1])
+        timings = {
+            "page": _median(lambda url=place_url: page(url))[0],
+            "compare": _median(lambda url=compare_url: page(url))[0],
+            "trend": _median(lambda period=period: page(f"/cockpit/{district.pk}/trend/?period={period.key}"))[0],
+            "inline": _median(lambda url=place_url: page(f"{url}&compare=1"))[0],
+        }
+        result[f"page_{label}"] = timings
+        print(
+            f"   page ({label}): {timings['page']:.0f} ms; then the comparison {timings['compare']:.0f} ms and the "
+            f"trend {timings['trend']:.0f} ms; with the comparison inside {timings['inline']:.0f} ms",
+            flush=True,
+        )
     for label, period in (("month", month), ("year", year)):
         rolled_ms, shown = _median(lambda period=period: rolled(period))
-        raw_ms, counted = _median(lambda period=period: raw(period))
+        raw_ms, counted = _median(lambda period=period: raw(period), rounds=RAW_ROUNDS)
         assert shown[0] == counted[0] and shown[1] == counted[1] and shown[2] == counted[2], label
         assert shown[5] == counted[5] and shown[6] == counted[6], label
         ranked = {row.place.pk: row.values["points.ledger.issued"].value for row in shown[3][0]}
@@ -404,9 +421,10 @@ def main() -> None:
         for label in ("month", "year"):
             growth = large[label]["rolled_ms"] / small[label]["rolled_ms"]
             raw_growth = large[label]["raw_ms"] / small[label]["raw_ms"]
+            page_growth = large[f"page_{label}"]["page"] / small[f"page_{label}"]["page"]
             print(
-                f"growth {small['postings']:,} → {large['postings']:,} ({label}): rolled {growth:.2f}×, "
-                f"raw {raw_growth:.2f}×"
+                f"growth {small['postings']:,} → {large['postings']:,} ({label}): page {page_growth:.2f}×, rolled "
+                f"{growth:.2f}×, raw {raw_growth:.2f}×"
             )
 
 

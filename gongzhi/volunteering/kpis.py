@@ -39,6 +39,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from django.db.models import Count, Exists, OuterRef, Q, Sum
@@ -415,11 +416,15 @@ def home_service_week_totals(place: Place, period: Period) -> HomeWeekTotals:
     """The home-service weeks ending in the period (of the months whose last day is in it), added up: one reading
     (``home_service_week_figures``) per year of the period, once per ``rollups.selectors.one_snapshot`` block."""
     scope = catalogue_scope(place)
+
+    def weeks_of(year: int) -> list[HomeWeekFigures]:
+        # A page shows a period and the one before, mostly of the same year: one reading of it per page.
+        return remembered(f"home_weeks:{scope.pk}:{year}", partial(home_service_week_figures, scope, year))
+
     rows = [
         row
         for year in range(period.first.year, period.last.year + 1)
-        # A page shows a period and the one before, mostly of the same year: one reading of it per page.
-        for row in remembered(f"home_weeks:{scope.pk}:{year}", lambda year=year: home_service_week_figures(scope, year))
+        for row in weeks_of(year)
         if period.first <= date.fromisoformat(row.last) <= period.last
     ]
     registered = sum(row.registered for row in rows)

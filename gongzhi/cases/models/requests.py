@@ -239,12 +239,6 @@ class Case(models.Model):
             # closing moment ranges (gongzhi.cases.kpis ROLLUP_SOURCES, their ``days``): one range scan each.
             models.Index(fields=["submitted_at"], name="case_submitted_idx"),
             models.Index(fields=["closed_at"], name="case_closed_idx"),
-            # "Cases open": received in a period and not finished now (gongzhi.cases.kpis._open_counts).
-            models.Index(
-                fields=["submitted_at"],
-                condition=Q(state__in=list(UNFINISHED_STATES)),
-                name="case_unfinished_idx",
-            ),
         ]
         constraints = [
             choice_check("state", CaseState, "case_state_valid"),

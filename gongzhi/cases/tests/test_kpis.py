@@ -336,9 +336,9 @@ AGENTS = {  # agents, received, completed, open
 def test_figures_equal_hand_counts(world, data, key, django_assert_num_queries):
     place_name, period = key
     place = world[place_name]
-    # Through the roll-ups (none built here): per source its state and the cases counted live (2 × 2), and the
-    # unfinished cases for "open" (gongzhi.rollups; test_cases_rollups.py checks the built path).
-    with django_assert_num_queries(5):
+    # Through the roll-ups (none built here): per source its state and the cases counted live (2 × 2), "open"
+    # with the received ones (gongzhi.rollups; test_cases_rollups.py checks the built path).
+    with django_assert_num_queries(4):
         cases = case_figures(place, period)
     received, closed, still_open, rates = CASES[key]
     assert (cases.received, cases.closed, cases.open) == (received, closed, still_open)
@@ -418,8 +418,8 @@ def test_case_kpis_checks_reach(world, data, django_assert_num_queries):
     body = kpis.as_dict()
     assert body["cases"]["on_time"] == {"numerator": 5, "denominator": 7, "percent": 71.4}
     assert body["period"] == {"kind": "month", "key": "2026-03", "first": "2026-03-01", "last": "2026-03-31"}
-    # Roles are cached on the actor: the aggregates only (case figures through the roll-ups: 5; then 3).
-    with django_assert_num_queries(8):
+    # Roles are cached on the actor: the aggregates only (case figures through the roll-ups: 4; then 3).
+    with django_assert_num_queries(7):
         case_kpis(actor=community_worker, place=world["community_a"], period=W10)
     assert_refused(
         CoreError.NOT_FOUND,

@@ -108,6 +108,7 @@ PAGE_RULES: dict[str, PageRule] = {
     "cobuilding:spending_action": PageRule(
         SIGNED_IN, params={"spending_id": "spending", "action": "=approve"}, method="post"
     ),
+    "cockpit:compare": PageRule(SIGNED_IN, params={"place_id": "place"}),
     "cockpit:home": PageRule(SIGNED_IN),
     "cockpit:ledger": PageRule(SIGNED_IN, params={"place_id": "place", "domain": "=cases"}),
     "cockpit:place": PageRule(SIGNED_IN, params={"place_id": "place"}),
