@@ -27,11 +27,12 @@ or passed up as a case still open), passed up as cases. handled + being handled 
 Agent services — matters of residents under the place: received in the period, completed in the period, still open
 now of those received; agents = distinct agents who received or completed a matter in the period.
 
-Roll-ups (``gongzhi.rollups``): received, closed, on time, rated, satisfied, resolved in grid / in community are kept
-as daily totals per place (every level down to the building) by submission and closing day. A case changes after
-the fact (closed late, rated, merged as a duplicate): each change writes the case's trail (``CaseEvent``), which
-makes the case's days dirty until the next run rebuilds them; dirty days and today are counted from the cases
-(``ROLLUP_SOURCES``). "Open" depends on now, not on the period: it is counted from the unfinished cases each time.
+Roll-ups (``gongzhi.rollups``): received, open, closed, on time, rated, satisfied, resolved in grid / in community
+are kept as daily totals per place (the district, streets and communities; below, counted from the cases) by
+submission and closing day. A case changes after the fact (closed late, rated, merged as a duplicate, finished):
+each change writes the case's trail (``CaseEvent``), which makes the case's days dirty until the next run rebuilds
+them; dirty days and today are counted from the cases (``ROLLUP_SOURCES``). So "open" (received in the period, not
+finished now) is exact at every moment though it depends on now.
 ``case_figures_recount`` counts everything from the cases; ``gongzhi kpi_check`` compares the two.
 
 Not computed here: problems solved through forums and joint meetings are co-building's figures
