@@ -236,7 +236,7 @@ def _fill(postings: int) -> None:
         )
         print(f"   cases: {cases:,} in {time.perf_counter() - start:.0f} s", flush=True)
         start = time.perf_counter()
-        fill_volunteering(cursor, postings // 10, date(2029, 1, 1), 1095)
+        fill_volunteering(cursor, postings // 10, date(2029, 1, 1), 1095, _columns)
         print(f"   attendances: {postings // 10:,} in {time.perf_counter() - start:.0f} s", flush=True)
         start = time.perf_counter()
         fill_claims(cursor, postings // 20, date(2029, 1, 1), 1095, _columns)

@@ -25,20 +25,9 @@ SIGNUPS_PER_ACTIVITY = 40
 REGISTERED = 2_000
 
 
-def _columns(cursor, table: str, overrides: dict[str, str]) -> tuple[str, str]:
-    """(column list, select list) cloning a template row ``t`` of ``table`` with ``overrides`` (SQL expressions)."""
-    cursor.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_name = %s AND column_name <> 'id' "
-        "ORDER BY ordinal_position",
-        [table],
-    )
-    names = [row[0] for row in cursor.fetchall()]
-    return ", ".join(names), ", ".join(overrides.get(name, f"t.{name}") for name in names)
-
-
-def _clone(cursor, table: str, template_id: int, overrides: dict[str, str], source: str, params=()) -> None:
-    columns, select = _columns(cursor, table, overrides)
-    cursor.execute(f"INSERT INTO {table} ({columns}) SELECT {select} FROM {table} t {source}", [*params, template_id])
+def _clone(columns, cursor, table: str, template_id: int, overrides: dict[str, str], source: str, params=()) -> None:
+    names, select = columns(cursor, table, overrides)
+    cursor.execute(f"INSERT INTO {table} ({names}) SELECT {select} FROM {table} t {source}", [*params, template_id])
 
 
 def _templates(first_day: date):
@@ -81,14 +70,16 @@ def _templates(first_day: date):
     return household, organiser, resident, team, activity, signup, branch, PartyMembership, DualRegistration
 
 
-def fill_volunteering(cursor, attendances: int, first_day: date, days: int) -> None:
-    """Insert teams, activities, residents, ``attendances`` sign-ups and the dual registrations (see the module)."""
+def fill_volunteering(cursor, attendances: int, first_day: date, days: int, columns) -> None:
+    """Insert teams, activities, residents, ``attendances`` sign-ups and the dual registrations (see the module).
+    ``columns`` is the bench's ``_columns`` (column list and select list cloning a template row)."""
     household, organiser, resident, team, activity, signup, branch, PartyMembership, DualRegistration = _templates(
         first_day
     )
     cursor.execute("SELECT count(*) FROM people_resident")
     if cursor.fetchone()[0] <= 1:
         _clone(
+            columns,
             cursor,
             "people_resident",
             resident.pk,
@@ -112,6 +103,7 @@ def fill_volunteering(cursor, attendances: int, first_day: date, days: int) -> N
     cursor.execute("SELECT min(n) FROM (SELECT count(*) AS n FROM bench_residents GROUP BY c) counts")
     per_community = cursor.fetchone()[0]
     _clone(
+        columns,
         cursor,
         "volunteering_team",
         team.pk,
@@ -127,6 +119,7 @@ def fill_volunteering(cursor, attendances: int, first_day: date, days: int) -> N
     cursor.execute("SELECT max(id) FROM volunteering_activity")
     base = cursor.fetchone()[0]
     _clone(
+        columns,
         cursor,
         "volunteering_activity",
         activity.pk,
@@ -152,6 +145,7 @@ def fill_volunteering(cursor, attendances: int, first_day: date, days: int) -> N
     cancelled = "mod(j, 20) = 0"
     no_show = "mod(j, 20) = 1"
     _clone(
+        columns,
         cursor,
         "volunteering_signup",
         signup.pk,
@@ -189,6 +183,7 @@ def fill_volunteering(cursor, attendances: int, first_day: date, days: int) -> N
     )
     per = max(1, REGISTERED // communities)
     _clone(
+        columns,
         cursor,
         "people_partymembership",
         membership.pk,
@@ -197,6 +192,7 @@ def fill_volunteering(cursor, attendances: int, first_day: date, days: int) -> N
         [resident.pk],
     )
     _clone(
+        columns,
         cursor,
         "volunteering_dualregistration",
         registration.pk,

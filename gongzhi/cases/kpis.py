@@ -44,9 +44,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Q, Sum, Value
-from django.db.models.functions import TruncDate
-from django.utils import timezone
+from django.db.models import Count, Q
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -59,7 +57,7 @@ from gongzhi.core.roles import Permission
 from gongzhi.core.tree import subtree_q
 from gongzhi.places.models import Place
 from gongzhi.rollups.selectors import place_totals, totals
-from gongzhi.rollups.sources import Measure, Source
+from gongzhi.rollups.sources import Measure, Source, count_of, local_day, moment_days
 
 from .models import (
     FINAL_STATES,
@@ -182,35 +180,19 @@ RECEIVED, CLOSED = "cases.received", "cases.closed"
 _CLOSED_MEASURES = ("closed", "on_time", "rated", "satisfied", "in_grid", "in_community")
 
 
-def _one(condition: Q) -> Sum:
-    return Sum(Value(1), filter=condition)
-
-
-def _days(field: str):
-    def days(first, last) -> Q:
-        span = Period.custom(first, last)
-        return Q(**{f"{field}__gte": span.start, f"{field}__lt": span.end})
-
-    return days
-
-
-def _local_day(field: str) -> TruncDate:
-    return TruncDate(field, tzinfo=timezone.get_default_timezone())
-
-
 _IS_CLOSED = Q(state=CaseState.CLOSED)
 ROLLUP_SOURCES = (
     Source(
         RECEIVED,
         Case.objects.all,
         "place__path",
-        _local_day("submitted_at"),
-        _days("submitted_at"),
+        local_day("submitted_at"),
+        moment_days("submitted_at"),
         (
-            Measure("cases.cases.received", _one(~Q(state=CaseState.DUPLICATE))),
+            Measure("cases.cases.received", count_of(~Q(state=CaseState.DUPLICATE))),
             # "Open": received and not finished now. A case that finishes writes a trail event, which makes its
             # submission day dirty until the next run, so the figure is exact at every moment.
-            Measure("cases.cases.open", _one(Q(state__in=UNFINISHED_STATES))),
+            Measure("cases.cases.open", count_of(Q(state__in=UNFINISHED_STATES))),
         ),
         changes=CaseEvent.objects.all,
         change_row="case_id",
@@ -219,15 +201,15 @@ ROLLUP_SOURCES = (
         CLOSED,
         Case.objects.all,
         "place__path",
-        _local_day("closed_at"),
-        _days("closed_at"),
+        local_day("closed_at"),
+        moment_days("closed_at"),
         (
-            Measure("cases.cases.closed", _one(_IS_CLOSED)),
-            Measure("cases.cases.on_time", _one(_IS_CLOSED & Q(is_overdue=False))),
-            Measure("cases.cases.rated", _one(_IS_CLOSED & ~Q(satisfaction=""))),
-            Measure("cases.cases.satisfied", _one(_IS_CLOSED & Q(satisfaction__in=GOOD_RATINGS))),
-            Measure("cases.cases.in_grid", _one(_IS_CLOSED & Q(resolved_level=CaseLevel.GRID))),
-            Measure("cases.cases.in_community", _one(_IS_CLOSED & Q(resolved_level__in=IN_COMMUNITY_LEVELS))),
+            Measure("cases.cases.closed", count_of(_IS_CLOSED)),
+            Measure("cases.cases.on_time", count_of(_IS_CLOSED & Q(is_overdue=False))),
+            Measure("cases.cases.rated", count_of(_IS_CLOSED & ~Q(satisfaction=""))),
+            Measure("cases.cases.satisfied", count_of(_IS_CLOSED & Q(satisfaction__in=GOOD_RATINGS))),
+            Measure("cases.cases.in_grid", count_of(_IS_CLOSED & Q(resolved_level=CaseLevel.GRID))),
+            Measure("cases.cases.in_community", count_of(_IS_CLOSED & Q(resolved_level__in=IN_COMMUNITY_LEVELS))),
         ),
         changes=CaseEvent.objects.all,
         change_row="case_id",

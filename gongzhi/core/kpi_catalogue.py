@@ -99,10 +99,10 @@ class KpiDomain:
 # ---------------------------------------------------------------- collecting the domains
 
 
-@cache
-def domains() -> tuple[KpiDomain, ...]:
-    """Every installed gongzhi app's ``kpis.KPI_DOMAIN``, in INSTALLED_APPS order."""
-    found: list[KpiDomain] = []
+def declared_by_apps(attribute: str) -> list[Any]:
+    """``<attribute>`` of every installed gongzhi app's ``kpis`` module that declares it, in INSTALLED_APPS order
+    (the KPI domains here; the roll-up sources in gongzhi.rollups)."""
+    found = []
     for config in apps.get_app_configs():
         if not config.name.startswith("gongzhi.") or config.name == "gongzhi.core":
             continue
@@ -113,9 +113,15 @@ def domains() -> tuple[KpiDomain, ...]:
             if missing.name != module_name:
                 raise
             continue
-        domain = getattr(module, "KPI_DOMAIN", None)
-        if isinstance(domain, KpiDomain):
-            found.append(domain)
+        if hasattr(module, attribute):
+            found.append(getattr(module, attribute))
+    return found
+
+
+@cache
+def domains() -> tuple[KpiDomain, ...]:
+    """Every installed gongzhi app's ``kpis.KPI_DOMAIN``, in INSTALLED_APPS order."""
+    found = [domain for domain in declared_by_apps("KPI_DOMAIN") if isinstance(domain, KpiDomain)]
     keys = [group.figure_key(figure) for domain in found for group in domain.groups for figure in group.figures]
     duplicates = {key for key in keys if keys.count(key) > 1}
     if duplicates:

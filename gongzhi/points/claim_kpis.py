@@ -10,20 +10,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
-from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, Sum, Value
+from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, Value
 from django.db.models.lookups import LessThanOrEqual
 
-# The cases roll-ups' helpers for a timestamp's local day and the rows of a range of local days: the same day
-# expressions for every source (private there for now).
-from gongzhi.cases.kpis import _days as moment_days
-from gongzhi.cases.kpis import _local_day as local_day
 from gongzhi.core.figures import Figures, Period, Rate
 from gongzhi.core.tree import subtree_q
 from gongzhi.places.models import Place
 from gongzhi.rollups.selectors import place_totals
-from gongzhi.rollups.sources import Measure, Source
+from gongzhi.rollups.sources import Measure, Source, count_of, local_day, moment_days
 
 from .models import Claim, ClaimDecision
 
@@ -92,10 +87,6 @@ _WAITED = ExpressionWrapper(F("decided_at") - F("claim__submitted_at"), output_f
 _IN_WEEK = LessThanOrEqual(_WAITED, Value(REVIEW_WITHIN, output_field=DurationField()))
 
 
-def _one(condition: Any = None) -> Sum:
-    return Sum(Value(1), filter=condition)
-
-
 def _decisions():
     return ClaimDecision.objects.filter(decision__in=(_APPROVE, _REJECT))
 
@@ -107,7 +98,7 @@ ROLLUP_SOURCES = (
         "account__place_path",
         local_day("submitted_at"),
         moment_days("submitted_at"),
-        (Measure("points.claims.submitted", _one()),),
+        (Measure("points.claims.submitted", count_of()),),
     ),
     Source(
         DECIDED,
@@ -116,9 +107,9 @@ ROLLUP_SOURCES = (
         local_day("decided_at"),
         moment_days("decided_at"),
         (
-            Measure("points.claims.approved", _one(Q(decision=_APPROVE))),
-            Measure("points.claims.rejected", _one(Q(decision=_REJECT))),
-            Measure("points.claims.in_week", _one(_IN_WEEK)),
+            Measure("points.claims.approved", count_of(Q(decision=_APPROVE))),
+            Measure("points.claims.rejected", count_of(Q(decision=_REJECT))),
+            Measure("points.claims.in_week", count_of(_IN_WEEK)),
         ),
     ),
 )

@@ -22,7 +22,6 @@ the district's figure is exact in any case.
 
 from __future__ import annotations
 
-import importlib
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,12 +29,12 @@ from datetime import date, datetime
 from functools import cache
 from typing import Any
 
-from django.apps import apps
 from django.db import connection, transaction
 from django.db.models import CharField, Count, Exists, F, Max, Min, OuterRef, Q, QuerySet, Sum, Value
 from django.db.models.functions import Cast, TruncMonth, TruncQuarter, TruncWeek, TruncYear
 
 from gongzhi.core.figures import Period, PeriodKind
+from gongzhi.core.kpi_catalogue import declared_by_apps
 from gongzhi.core.tree import path_ids, subtree_q
 from gongzhi.places.models import Place
 
@@ -83,19 +82,7 @@ class DistinctSource:
 @cache
 def distinct_sources() -> tuple[DistinctSource, ...]:
     """Every installed gongzhi app's ``kpis.DISTINCT_SOURCES``, in INSTALLED_APPS order."""
-    found: list[DistinctSource] = []
-    for config in apps.get_app_configs():
-        if not config.name.startswith("gongzhi."):
-            continue
-        module_name = f"{config.name}.kpis"
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as missing:
-            if missing.name != module_name:
-                raise
-            continue
-        found.extend(getattr(module, "DISTINCT_SOURCES", ()))
-    return tuple(found)
+    return tuple(found for declared in declared_by_apps("DISTINCT_SOURCES") for found in declared)
 
 
 def distinct_source(key: str) -> DistinctSource:

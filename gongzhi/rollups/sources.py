@@ -23,17 +23,19 @@ time every transaction that took a lower pk has committed, so no row is skipped 
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cache
 from typing import Any
 
-from django.apps import apps
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, Sum, Value
+from django.db.models.functions import TruncDate
+from django.utils import timezone
 
+from gongzhi.core.figures import Period
+from gongzhi.core.kpi_catalogue import declared_by_apps
 from gongzhi.places.models import PlaceKind
 
 # Totals are kept for the levels whose subtrees grow with the district: the district, its streets and their
@@ -72,22 +74,33 @@ class Source:
         return next(measure for measure in self.measures if measure.key == key)
 
 
+# ---------------------------------------------------------------- helpers for declaring a source
+
+
+def count_of(condition: Q | None = None) -> Sum:
+    """A measure counting the rows (that match ``condition``): NULL when none does, so no total is stored."""
+    return Sum(Value(1), filter=condition)
+
+
+def local_day(field: str) -> TruncDate:
+    """A source's ``day``: the local day of a timestamp."""
+    return TruncDate(field, tzinfo=timezone.get_default_timezone())
+
+
+def moment_days(field: str) -> Callable[[date, date], Q]:
+    """A source's ``days``: the rows whose timestamp falls on the local days first..last."""
+
+    def days(first: date, last: date) -> Q:
+        span = Period.custom(first, last)
+        return Q(**{f"{field}__gte": span.start, f"{field}__lt": span.end})
+
+    return days
+
+
 @cache
 def sources() -> tuple[Source, ...]:
     """Every installed gongzhi app's ``kpis.ROLLUP_SOURCES``, in INSTALLED_APPS order."""
-    found: list[Source] = []
-    for config in apps.get_app_configs():
-        if not config.name.startswith("gongzhi."):
-            continue
-        module_name = f"{config.name}.kpis"
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as missing:
-            if missing.name != module_name:
-                raise
-            continue
-        found.extend(getattr(module, "ROLLUP_SOURCES", ()))
-    return tuple(found)
+    return tuple(found for declared in declared_by_apps("ROLLUP_SOURCES") for found in declared)
 
 
 def source(key: str) -> Source:

@@ -27,14 +27,12 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
-from django.db.models import Case, IntegerField, Q, Sum, Value, When
-from django.db.models.functions import TruncDate
-from django.utils import timezone
+from django.db.models import Case, IntegerField, Q, Sum, When
 
 from gongzhi.core.figures import Period
 from gongzhi.places.models import Place, PlaceKind
 from gongzhi.rollups.selectors import place_totals
-from gongzhi.rollups.sources import Measure, Source
+from gongzhi.rollups.sources import Measure, Source, count_of, local_day, moment_days
 
 from .models import Activity, ActivityChange, SignUp
 
@@ -43,22 +41,9 @@ SIGNUP_MEASURES = ("signups", "attendance", "no_shows", "late_cancellations", "c
 ACTIVITY_MEASURES = ("activities", "held", "person_times", "households")
 
 
-def _one(condition: Q | None = None) -> Sum:
-    """A count that is NULL when nothing counts (so no total is stored for an empty day)."""
-    return Sum(Value(1), filter=condition) if condition is not None else Sum(Value(1))
-
-
 def _sum(field: str) -> Sum:
     # Only non-zero values: a day whose values are all 0 stores nothing.
     return Sum(field, filter=Q(**{f"{field}__gt": 0}))
-
-
-def _starting(field: str):
-    def days(first, last) -> Q:
-        span = Period.custom(first, last)
-        return Q(**{f"{field}__gte": span.start, f"{field}__lt": span.end})
-
-    return days
 
 
 def _signups():
@@ -75,13 +60,13 @@ ROLLUP_SOURCES = (
         SIGNUPS,
         _signups,
         "activity__community__path",
-        TruncDate("activity__starts_at", tzinfo=timezone.get_default_timezone()),
-        _starting("activity__starts_at"),
+        local_day("activity__starts_at"),
+        moment_days("activity__starts_at"),
         (
-            Measure("volunteering.signups.signups", _one()),
-            Measure("volunteering.signups.attendance", _one(_CONFIRMED & Q(credit_minutes__gt=0))),
-            Measure("volunteering.signups.no_shows", _one(_CONFIRMED & Q(no_show=True))),
-            Measure("volunteering.signups.late_cancellations", _one(Q(late_cancellation=True))),
+            Measure("volunteering.signups.signups", count_of()),
+            Measure("volunteering.signups.attendance", count_of(_CONFIRMED & Q(credit_minutes__gt=0))),
+            Measure("volunteering.signups.no_shows", count_of(_CONFIRMED & Q(no_show=True))),
+            Measure("volunteering.signups.late_cancellations", count_of(Q(late_cancellation=True))),
             Measure("volunteering.signups.credit_minutes", _sum("credit_minutes")),
         ),
         changes=ActivityChange.objects.all,
@@ -91,11 +76,11 @@ ROLLUP_SOURCES = (
         ACTIVITIES,
         _activities,
         "community__path",
-        TruncDate("starts_at", tzinfo=timezone.get_default_timezone()),
-        _starting("starts_at"),
+        local_day("starts_at"),
+        moment_days("starts_at"),
         (
-            Measure("volunteering.activities.activities", _one()),
-            Measure("volunteering.activities.held", _one(Q(state=Activity.State.CLOSED))),
+            Measure("volunteering.activities.activities", count_of()),
+            Measure("volunteering.activities.held", count_of(Q(state=Activity.State.CLOSED))),
             Measure("volunteering.activities.person_times", _sum("beneficiary_person_times")),
             Measure("volunteering.activities.households", _sum("beneficiary_households")),
         ),

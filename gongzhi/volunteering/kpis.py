@@ -161,16 +161,7 @@ def activity_figures_recount(place: Place, period: Period) -> ActivityFigures:
         person_times=Sum("beneficiary_person_times"),
         households=Sum("beneficiary_households"),
     )
-    path = scope_path(place)
-    honour = HonourHours.objects.filter(
-        subtree_q(path, "community__path"), served_on__gte=period.first, served_on__lte=period.last
-    ).aggregate(minutes=Sum("minutes"))
-    wishes = Wish.objects.filter(
-        subtree_q(path, "community__path"),
-        state=Wish.State.CONFIRMED,
-        confirmed_at__gte=period.start,
-        confirmed_at__lt=period.end,
-    ).aggregate(people=Count("pk"), households=Count("household", distinct=True))
+    honour, wishes = _honour_and_wishes(scope_path(place), period)
     return ActivityFigures(
         activities=activities["activities"],
         held=activities["held"],
